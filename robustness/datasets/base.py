@@ -1,0 +1,148 @@
+"""What every test-set reader returns, and how its predictions are scored.
+
+Conventions
+-----------
+* A reader is a ``torch.utils.data.Dataset`` whose item is
+  ``(image, label, index, relpath)``: a PIL RGB image, an integer label in the
+  set's *own* label space (see :class:`Scoring`), the sample's position in the
+  reader's stable order, and the file path relative to the set's root (POSIX
+  separators).
+* Order is stable: files are sorted by relative path, so ``index`` identifies
+  the same image on every machine.
+* Logits are always 1000-way ImageNet-1k logits, in the standard class order
+  (sorted WordNet IDs, ``n01440764`` = 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a test set turns 1000-way logits into correct/incorrect.
+
+    ``class_subset``: ImageNet-1k indices the set covers (ImageNet-R/-A: 200).
+        When given, labels are ImageNet-1k indices and the *restricted* score
+        takes the arg-max over these classes only (timm and imagenet-testbed
+        convention); the unrestricted 1000-way score is kept as well.
+    ``label_targets``: for sets whose labels are not ImageNet classes
+        (ObjectNet): ``label_targets[label]`` is the tuple of ImageNet-1k
+        indices that count as a correct prediction for that label.
+        Predictions are restricted to the union of all targets.
+    Both ``None``: plain 1000-way scoring, labels are ImageNet-1k indices.
+    """
+
+    class_subset: tuple[int, ...] | None = None
+    label_targets: tuple[tuple[int, ...], ...] | None = None
+    name: str = "imagenet-1k"
+
+    def allowed_classes(self) -> np.ndarray | None:
+        """ImageNet-1k indices predictions are restricted to, or None for all 1000."""
+        if self.label_targets is not None:
+            return np.array(sorted({c for t in self.label_targets for c in t}), dtype=np.int64)
+        if self.class_subset is not None:
+            return np.array(sorted(self.class_subset), dtype=np.int64)
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "class_subset": list(self.class_subset) if self.class_subset is not None else None,
+            "label_targets": [list(t) for t in self.label_targets]
+            if self.label_targets is not None
+            else None,
+        }
+
+
+@dataclass
+class ScoredBatch:
+    """Per-image scores of one batch. ``top5`` holds ImageNet-1k indices (N, 5)."""
+
+    top5: np.ndarray
+    correct1: np.ndarray
+    correct5: np.ndarray
+    top5_all: np.ndarray
+    correct1_all: np.ndarray
+    correct5_all: np.ndarray
+
+
+def _hits(top: np.ndarray, labels: np.ndarray, scoring: Scoring) -> np.ndarray:
+    """(N, k) bool: whether each of the k predictions is correct for its label."""
+    if scoring.label_targets is None:
+        return top == labels[:, None]
+    out = np.zeros(top.shape, dtype=bool)
+    for i, lab in enumerate(labels):
+        out[i] = np.isin(top[i], scoring.label_targets[int(lab)])
+    return out
+
+
+def score_logits(logits: torch.Tensor, labels: torch.Tensor | np.ndarray, scoring: Scoring) -> ScoredBatch:
+    """Score (N, 1000) logits under ``scoring``.
+
+    Restricted scores (``correct1``/``correct5``/``top5``) take the arg-max over
+    ``scoring.allowed_classes()``; the ``*_all`` scores are the plain 1000-way
+    ones. For plain sets both are the same.
+    """
+    logits = logits.detach().float().cpu()
+    labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels, dtype=np.int64)
+    k = min(5, logits.shape[1])
+    top5_all = logits.topk(k, dim=1).indices.numpy()
+    allowed = scoring.allowed_classes()
+    if allowed is None:
+        top5 = top5_all
+    else:
+        sub = logits[:, torch.from_numpy(allowed)]
+        ks = min(5, sub.shape[1])
+        top5 = allowed[sub.topk(ks, dim=1).indices.numpy()]
+    hits = _hits(top5, labels, scoring)
+    hits_all = _hits(top5_all, labels, scoring)
+    return ScoredBatch(
+        top5=top5,
+        correct1=hits[:, 0],
+        correct5=hits.any(axis=1),
+        top5_all=top5_all,
+        correct1_all=hits_all[:, 0],
+        correct5_all=hits_all.any(axis=1),
+    )
+
+
+@dataclass
+class TestSetInfo:
+    """Identity of one test set variant: everything that changes its images or labels."""
+
+    name: str
+    root: Path
+    variant: dict[str, Any] = field(default_factory=dict)
+    scoring: Scoring = field(default_factory=Scoring)
+    baseline: str | None = "imagenet"
+    """Name of the set the gap is measured against (class-matched val for subset sets)."""
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "root": str(Path(self.root).resolve()),
+            "variant": dict(self.variant),
+            "scoring": self.scoring.describe(),
+            "baseline": self.baseline,
+        }
+
+
+class LayoutError(ValueError):
+    """A test-set folder does not have the expected layout."""
+
+
+class BadImageError(RuntimeError):
+    """An image file is truncated or unreadable."""
+
+    def __init__(self, path: Path, cause: BaseException):
+        super().__init__(
+            f"cannot read image {path}: {cause}. Replace or delete the file, or rerun with "
+            "--skip-bad-images to skip it (skipped files are counted in the unit's metadata)."
+        )
+        self.path = Path(path)
