@@ -1,0 +1,170 @@
+"""The ``robustness`` command line. Every subcommand calls the public Python API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values or []:
+        if "=" not in v:
+            raise SystemExit(f"error: {what} must look like NAME=PATH, got {v!r}")
+        k, p = v.split("=", 1)
+        out[k.strip()] = p.strip()
+    return out
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .datasets import expand_dataset_names
+    from .engine import EvalConfig, run_evaluation
+    from .report.tables import write_tables
+    from .store import Store
+    from .zoo import resolve_model_names
+
+    names = _split(args.models) + [f"family:{f}" for f in _split(args.family)]
+    if not names:
+        raise SystemExit("error: name models with --models or a family with --family (see `robustness models`)")
+    models = resolve_model_names(names)
+    weights = _pairs(args.weights, "--weights")
+    roots = _pairs(args.root, "--root")
+    sets = expand_dataset_names(_split(args.datasets), args.data_root, roots=roots)
+    config = EvalConfig(
+        batch_size=args.batch_size,
+        workers=args.workers,
+        device=args.device,
+        precision=args.precision,
+        save_logits=args.save_logits,
+        skip_bad_images=args.skip_bad_images,
+        checkpoint_every=args.checkpoint_every,
+        progress=not args.no_progress,
+    )
+    print(f"{len(models)} model(s) x {len(sets)} test set(s) -> {args.out}", file=sys.stderr)
+    summary = run_evaluation(models, sets, args.out, data_root=args.data_root, roots=roots,
+                             config=config, weights=weights)
+    written = write_tables(Store(args.out), args.out)
+    print(summary.describe())
+    if written:
+        print(f"tables: {len(written)} CSV file(s) in {args.out}")
+    return 0 if summary.ok else 1
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .zoo import FAMILIES, list_family, resolve_model_names
+
+    if args.names:
+        for name in resolve_model_names(_split(args.names)):
+            print(name)
+        return 0
+    if not args.family:
+        for name, spec in FAMILIES.items():
+            n = len(list_family(name))
+            print(f"{name:14s} {spec.kind:4s} {n:3d} models  {getattr(spec, 'description', '')}")
+        return 0
+    for fam in _split(args.family):
+        for name in list_family(fam):
+            print(name)
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from .datasets import DATASETS
+
+    for name, spec in DATASETS.items():
+        print(f"== {name}")
+        print(spec.describe() if hasattr(spec, "describe") else str(spec))
+        print()
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report.tables import write_tables
+    from .store import Store
+
+    written = write_tables(Store(args.out), args.out)
+    if not written:
+        print(f"no finished units under {args.out}/units: run `robustness eval` first", file=sys.stderr)
+        return 1
+    for p in written:
+        print(p)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    store = Store(args.out)
+    done = list(store.iter_units())
+    errors = list(store.iter_errors())
+    partial = [
+        p.parent for p in sorted(store.units_root.glob("*/*/*/parts")) if not (p.parent / "meta.json").exists()
+    ] if store.units_root.is_dir() else []
+    print(f"{len(done)} finished, {len(partial)} partly done, {len(errors)} failed under {args.out}")
+    for unit, err in errors:
+        print(f"  FAILED {err.get('model')} on {err.get('test_set')}: {err.get('error')}  ({unit.root})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="robustness", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("eval", help="evaluate models on test sets into the per-image store")
+    e.add_argument("--models", action="append", help="model names, comma-separated; wildcards allowed")
+    e.add_argument("--family", action="append", help="curated model family (see `robustness models`)")
+    e.add_argument("--datasets", action="append", required=True,
+                   help="test sets, comma-separated (see `robustness datasets`); 'imagenet-c' expands to every corruption/severity on disk")
+    e.add_argument("--data-root", type=Path, default=None, help="folder holding each test set's default subfolder")
+    e.add_argument("--root", action="append", metavar="NAME=PATH", help="folder of one test set, overriding --data-root")
+    e.add_argument("--weights", action="append", metavar="MODEL=PATH", help="local weight file for a model")
+    e.add_argument("--out", type=Path, default=Path("results"))
+    e.add_argument("--device", default="auto")
+    e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--workers", type=int, default=4, help="DataLoader worker processes")
+    e.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    e.add_argument("--save-logits", action="store_true", help="also store float16 logits")
+    e.add_argument("--skip-bad-images", action="store_true",
+                   help="skip unreadable images (counted in the unit metadata) instead of failing the unit")
+    e.add_argument("--checkpoint-every", type=int, default=2048, help="images between resume checkpoints")
+    e.add_argument("--no-progress", action="store_true")
+    e.set_defaults(func=cmd_eval)
+
+    m = sub.add_parser("models", help="list model families, or the models of one")
+    m.add_argument("--family", action="append")
+    m.add_argument("--names", action="append", help="expand names and wildcards")
+    m.set_defaults(func=cmd_models)
+
+    d = sub.add_parser("datasets", help="what each test set reader expects on disk")
+    d.set_defaults(func=cmd_datasets)
+
+    r = sub.add_parser("report", help="rebuild the CSV tables from the store alone")
+    r.add_argument("--out", type=Path, default=Path("results"))
+    r.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("status", help="finished, partly done and failed units in a results folder")
+    s.add_argument("--out", type=Path, default=Path("results"))
+    s.set_defaults(func=cmd_status)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted: finished units and checkpoints are kept; rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
