@@ -1,0 +1,184 @@
+"""Digital corruptions: contrast, brightness, saturate, JPEG, pixelate, elastic.
+
+Faithful to ``make_imagenet_c.py`` (see ``corruptions/README.md`` for the
+quirks kept). Pixels are 0-255 uint8 in and out; inside, the reference's float
+path (0-1 float64 or float32) is followed operation by operation and the result
+is truncated with ``np.uint8``.
+
+* brightness and saturate convert through HSV with scikit-image's formulas
+  (re-implemented here without boolean indexing; bit-identical). Gray pixels
+  have hue 0, so raising their saturation (saturate 4-5) tints them red.
+* jpeg_compression and pixelate go through PIL exactly as the reference did
+  (JPEG at the table's quality and re-decoded; BOX down to ``int(side * c)``,
+  BOX back up).
+* elastic_transform: random affine of three anchor points (OpenCV
+  ``warpAffine``, reflect-101 border), then a smoothed random displacement field
+  (Gaussian, ``truncate=3``, reflect) sampled bilinearly (reflect border).
+
+Other sizes: contrast, brightness, saturate and JPEG are size-free; pixelate
+scales each side by ``c``; elastic's constants are pixels, kept as-is, and its
+anchor points follow the image's own height and width.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .base import Corruption, Params
+from .params import severity_params
+from .params.digital import TABLES
+
+
+def _to_unit(image: np.ndarray) -> np.ndarray:
+    """uint8 0-255 -> float64 0-1, exactly as the reference's ``np.array(x) / 255.``."""
+    return np.asarray(image) / 255.0
+
+
+def _to_uint8(unit: np.ndarray) -> np.ndarray:
+    """Clip to [0, 1], scale to 0-255 and truncate (``np.uint8``), as the reference."""
+    return (np.clip(unit, 0, 1) * 255).astype(np.uint8)
+
+
+def _no_parameters(rng, severity, shape, preset) -> Params:
+    return {}
+
+
+# ---------------------------------------------------------------- HSV (scikit-image's formulas)
+def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 float RGB (0-1) -> HSV (each 0-1), bit-identical to ``skimage.color.rgb2hsv``.
+
+    Hue: where several channels equal the max, blue wins over green over red;
+    gray pixels (max == min) get hue 0 and saturation 0.
+    """
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    value = rgb.max(-1)
+    delta = value - rgb.min(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sat = np.where(delta == 0.0, 0.0, delta / value)
+        hue6 = np.where(
+            b == value,
+            4.0 + (r - g) / delta,
+            np.where(g == value, 2.0 + (b - r) / delta, (g - b) / delta),
+        )
+        hue = (hue6 / 6.0) % 1.0
+    hue[delta == 0.0] = 0.0
+    sat[np.isnan(sat)] = 0.0
+    return np.stack([hue, sat, value], axis=-1)
+
+
+def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
+    """HxWx3 HSV (0-1) -> float RGB (0-1), bit-identical to ``skimage.color.hsv2rgb``."""
+    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    sector = np.floor(h * 6)
+    f = h * 6 - sector
+    p = v * (1 - s)
+    q = v * (1 - f * s)
+    t = v * (1 - (1 - f) * s)
+    sector = sector.astype(np.uint8) % 6
+    # (R, G, B) per 60-degree sector, as scikit-image's table.
+    table = ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))
+    out = np.empty(hsv.shape, dtype=np.result_type(hsv.dtype, np.float64))
+    for channel in range(3):
+        out[..., channel] = np.choose(sector, [row[channel] for row in table])
+    return out
+
+
+# ---------------------------------------------------------------- contrast
+def _contrast(image, params, severity, preset) -> np.ndarray:
+    factor = severity_params(TABLES, preset, "contrast", severity)
+    unit = _to_unit(image)
+    means = np.mean(unit, axis=(0, 1), keepdims=True)
+    return _to_uint8((unit - means) * factor + means)
+
+
+# ---------------------------------------------------------------- brightness
+def _brightness(image, params, severity, preset) -> np.ndarray:
+    shift = severity_params(TABLES, preset, "brightness", severity)
+    hsv = rgb_to_hsv(_to_unit(image))
+    hsv[..., 2] = np.clip(hsv[..., 2] + shift, 0, 1)
+    return _to_uint8(hsv_to_rgb(hsv))
+
+
+# ---------------------------------------------------------------- saturate
+def _saturate(image, params, severity, preset) -> np.ndarray:
+    scale, offset = severity_params(TABLES, preset, "saturate", severity)
+    hsv = rgb_to_hsv(_to_unit(image))
+    hsv[..., 1] = np.clip(hsv[..., 1] * scale + offset, 0, 1)
+    return _to_uint8(hsv_to_rgb(hsv))
+
+
+# ---------------------------------------------------------------- jpeg
+def _jpeg(image, params, severity, preset) -> np.ndarray:
+    quality = severity_params(TABLES, preset, "jpeg_compression", severity)
+    buffer = BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return np.asarray(decoded.convert("RGB"))
+
+
+# ---------------------------------------------------------------- pixelate
+def _pixelate(image, params, severity, preset) -> np.ndarray:
+    factor = severity_params(TABLES, preset, "pixelate", severity)
+    height, width = image.shape[:2]
+    small = (max(1, int(width * factor)), max(1, int(height * factor)))
+    pil = Image.fromarray(np.ascontiguousarray(image))
+    return np.asarray(pil.resize(small, Image.BOX).resize((width, height), Image.BOX))
+
+
+# ---------------------------------------------------------------- elastic
+def _sample_elastic(rng, severity, shape, preset) -> Params:
+    _, _, jitter = severity_params(TABLES, preset, "elastic_transform", severity)
+    height, width = shape[:2]
+    return {
+        "anchor_shift": rng.uniform(-jitter, jitter, size=(3, 2)).astype(np.float32),
+        "dx_noise": rng.uniform(-1, 1, size=(height, width)),
+        "dy_noise": rng.uniform(-1, 1, size=(height, width)),
+    }
+
+
+def _smooth_field(noise: np.ndarray, sigma: float, alpha: float) -> np.ndarray:
+    """skimage ``gaussian(noise, sigma, mode='reflect', truncate=3) * alpha`` as float32."""
+    smoothed = ndimage.gaussian_filter(noise, sigma, mode="reflect", truncate=3)
+    return (smoothed * alpha).astype(np.float32)
+
+
+def _elastic(image, params, severity, preset) -> np.ndarray:
+    import cv2  # OpenCV (an albumentations dependency); imported only when needed
+
+    alpha, sigma, _ = severity_params(TABLES, preset, "elastic_transform", severity)
+    unit = np.asarray(image, dtype=np.float32) / 255.0
+    height, width = unit.shape[:2]
+
+    # Random affine: three anchor points around the centre, each shifted.
+    center = np.float32((height, width)) // 2
+    side = min(height, width) // 3
+    anchors = np.float32([center + side, [center[0] + side, center[1] - side], center - side])
+    matrix = cv2.getAffineTransform(anchors, anchors + params["anchor_shift"])
+    unit = cv2.warpAffine(unit, matrix, (width, height), borderMode=cv2.BORDER_REFLECT_101)
+
+    # Smoothed displacement field, sampled bilinearly per channel.
+    dx = _smooth_field(params["dx_noise"], sigma, alpha)
+    dy = _smooth_field(params["dy_noise"], sigma, alpha)
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    coords = np.stack([(rows + dy).ravel(), (cols + dx).ravel()])
+    out = np.empty_like(unit)
+    for channel in range(unit.shape[2]):
+        plane = np.ascontiguousarray(unit[..., channel])
+        sampled = ndimage.map_coordinates(plane, coords, order=1, mode="reflect")
+        out[..., channel] = sampled.reshape(height, width)
+    return _to_uint8(out)
+
+
+CORRUPTIONS = (
+    Corruption("contrast", "digital", _no_parameters, _contrast),
+    Corruption("brightness", "digital", _no_parameters, _brightness),
+    Corruption("saturate", "digital", _no_parameters, _saturate),
+    Corruption("jpeg_compression", "digital", _no_parameters, _jpeg),
+    Corruption("pixelate", "digital", _no_parameters, _pixelate),
+    Corruption("elastic_transform", "digital", _sample_elastic, _elastic),
+)
