@@ -24,6 +24,7 @@ from ``corrupt(img, name, sev, rng=our_rng(seed))``.
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import importlib.util
@@ -201,6 +202,77 @@ def reference_corrupt(image: np.ndarray, name: str, severity: int, seed: int) ->
 def our_rng(seed: int) -> np.random.RandomState:
     """The RandomState whose draws equal the reference's after ``np.random.seed(seed)``."""
     return np.random.RandomState(seed)
+
+
+# ---------------------------------------------------------------- parsed tables
+_BINOPS = {
+    ast.Mult: lambda a, b: a * b,
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Div: lambda a, b: a / b,
+}
+
+
+def _evaluate_literal(node: ast.AST):
+    """Evaluate numbers, tuples, lists, + - * /, unary minus and ``np.arange(...)``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return node.value
+    if isinstance(node, ast.Tuple):
+        return tuple(_evaluate_literal(e) for e in node.elts)
+    if isinstance(node, ast.List):
+        return [_evaluate_literal(e) for e in node.elts]
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        return _BINOPS[type(node.op)](_evaluate_literal(node.left), _evaluate_literal(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_evaluate_literal(node.operand)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "arange"
+        and not node.keywords
+    ):
+        return np.arange(*[_evaluate_literal(a) for a in node.args])
+    raise ValueError(f"unsupported expression in reference table: {ast.dump(node)}")
+
+
+def reference_source() -> str:
+    """Text of the installed reference ``imagenet_c/corruptions.py`` (read, never executed)."""
+    spec = importlib.util.find_spec(REFERENCE_PACKAGE)
+    if spec is None or not spec.origin:
+        raise FileNotFoundError(reference_unavailable_reason())
+    return (Path(spec.origin).parent / "corruptions.py").read_text()
+
+
+@functools.cache
+def reference_tables() -> dict[str, list]:
+    """``{corruption_name: [sev1, ..., sev5]}`` parsed from the reference's ``c = [...]`` lines.
+
+    This is the imagenet (224 px) table; entries are numbers, tuples, or numpy
+    arrays (``zoom_blur``'s ``np.arange``), evaluated from the source's syntax tree.
+    """
+    tables: dict[str, list] = {}
+    for node in ast.parse(reference_source()).body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for statement in node.body:
+            targets = getattr(statement, "targets", [])
+            if len(targets) == 1 and getattr(targets[0], "id", None) == "c":
+                value = statement.value
+                if isinstance(value, ast.Subscript):  # c = [...][severity - 1]
+                    value = value.value
+                tables[node.name] = _evaluate_literal(value)
+                break
+    return tables
+
+
+def require_reference_source() -> dict[str, list]:
+    """Parsed reference tables; skip (fail under ``CI``) when imagenet-c is not installed."""
+    if importlib.util.find_spec(REFERENCE_PACKAGE) is None:
+        reason = reference_unavailable_reason()
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and the reference source is required: {reason}")
+        pytest.skip(reason)
+    return reference_tables()
 
 
 # ---------------------------------------------------------------- test photos
