@@ -1,0 +1,87 @@
+"""Nonparametric bootstrap over images, vectorised with integer resampling counts.
+
+A bootstrap resample of ``n`` images draws ``n`` indices uniformly with replacement.
+Instead of gathering rows, we count how often each image is drawn (an integer vector
+that sums to ``n``) and compute every model's resampled accuracy as one matrix product::
+
+    acc[b, m] = sum_i counts[b, i] * correct[m, i] / n
+
+Drawing the same counts for every model keeps the resample *paired*: models compared on
+the same images see the same resampled images (Efron & Tibshirani 1993, ch. 6).
+
+Units: ``correct`` is per-image correctness (bool or 0/1), accuracies are fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: resamples generated at once; bounds memory to about chunk * n_images * 8 bytes
+DEFAULT_CHUNK = 256
+
+
+def as_correctness(correct: np.ndarray, name: str = "correct") -> np.ndarray:
+    """Check a per-image correctness array (bool or 0/1) and return it as float32.
+
+    Raises ValueError naming the argument when values are not 0/1 or the array is empty.
+    """
+    values = np.asarray(correct)
+    if values.size == 0 or values.shape[-1] == 0:
+        raise ValueError(f"{name}: expected per-image correctness with at least one image, "
+                         f"got shape {values.shape}")
+    if values.dtype != bool:
+        if not np.all((values == 0) | (values == 1)):
+            raise ValueError(f"{name}: expected per-image correctness as bool or 0/1 values "
+                             "(one entry per image); convert predictions with "
+                             "`predictions == labels` first")
+    return values.astype(np.float32)
+
+
+def resample_counts(n_items: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Multinomial(n_items, uniform) counts, shape (n_resamples, n_items), int32.
+
+    Each row says how often each item is drawn in one bootstrap resample; rows sum to n_items.
+    """
+    draws = rng.integers(0, n_items, size=(n_resamples, n_items), dtype=np.int64)
+    draws += np.arange(n_resamples, dtype=np.int64)[:, None] * n_items
+    counts = np.bincount(draws.ravel(), minlength=n_resamples * n_items)
+    return counts.reshape(n_resamples, n_items).astype(np.int32)
+
+
+def bootstrap_accuracies(
+    correct: np.ndarray,
+    n_resamples: int = 1000,
+    seed: int | np.random.Generator | None = 0,
+    chunk: int = DEFAULT_CHUNK,
+) -> np.ndarray:
+    """Paired bootstrap of accuracies over images.
+
+    Args:
+        correct: per-image correctness, shape (n_images,) or (n_models, n_images); all models
+            share the same images, so one resample applies to every row (paired).
+        n_resamples: bootstrap resamples B.
+        seed: seed or Generator, for reproducible resamples.
+        chunk: resamples generated at once (memory about chunk * n_images * 8 bytes).
+
+    Returns:
+        resampled accuracies as fractions, shape (B,) or (B, n_models).
+    """
+    values = as_correctness(correct)
+    single = values.ndim == 1
+    matrix = values[None, :] if single else values
+    rng = np.random.default_rng(seed)
+    n_items = matrix.shape[1]
+    out = np.empty((n_resamples, matrix.shape[0]), dtype=np.float64)
+    transposed = np.ascontiguousarray(matrix.T)
+    for start in range(0, n_resamples, chunk):
+        stop = min(start + chunk, n_resamples)
+        counts = resample_counts(n_items, stop - start, rng).astype(np.float32)
+        # float32 sums of integer counts are exact below 2**24 images
+        out[start:stop] = (counts @ transposed) / n_items
+    return out[:, 0] if single else out
+
+
+def percentile_interval(samples: np.ndarray, alpha: float = 0.05, axis: int = 0):
+    """Percentile bootstrap interval: the alpha/2 and 1 - alpha/2 quantiles along ``axis``."""
+    low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2], axis=axis)
+    return low, high
