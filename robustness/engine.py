@@ -331,12 +331,11 @@ def run_evaluation(
     ``weights`` maps a model name to a local weight file.
     Returns a summary; failures are recorded in the store and in the summary.
     """
-    from .datasets import open_test_set as default_open
-    from .zoo import load_model as default_load
-
+    if load_model is None:
+        from .zoo import load_model
+    if open_test_set is None:
+        from .datasets import open_test_set
     config = config or EvalConfig()
-    load_model = load_model or default_load
-    open_test_set = open_test_set or default_open
     store = Store(out)
     summary = RunSummary()
     roots = roots or {}

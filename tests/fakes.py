@@ -1,0 +1,80 @@
+"""Small stand-ins with hand-computable outputs, for engine and table tests.
+
+``GrayModel`` predicts class ``round(255 * mean pixel)``: an image filled with
+gray level v is classified as class v. ``GraySet`` holds such images with
+chosen labels, so the expected accuracy is known by construction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from robustness.datasets.base import BadImageError, Scoring, TestSetInfo
+
+
+class GrayNet(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: N,3,H,W in [0,1]
+        level = torch.round(x.mean(dim=(1, 2, 3)) * 255.0)
+        classes = torch.arange(1000, dtype=x.dtype, device=x.device)
+        return -(classes[None, :] - level[:, None]).abs()
+
+
+@dataclass(frozen=True)
+class FakeInfo:
+    name: str
+    source: str = "fake"
+    architecture: str = "gray"
+    family: str | None = "gray"
+    kind: str = "cnn"
+    param_count: float = 0.0
+    img_size: int = 8
+    crop_pct: float = 1.0
+    interpolation: str = "bilinear"
+    num_classes: int = 1000
+    label_space: str = "imagenet-1k"
+    weights: str = "none"
+    weights_sha256: str | None = None
+
+
+class GrayModel:
+    def __init__(self, name: str = "gray.a", offset: int = 0):
+        self.info = FakeInfo(name=name)
+        self.network = GrayNet()
+        self.device = torch.device("cpu")
+        self.offset = offset
+
+    def transform(self, img: Image.Image) -> Image.Image:
+        return img.resize((8, 8))
+
+    def transform_spec(self) -> dict:
+        return {"resize": 8}
+
+
+class GraySet(torch.utils.data.Dataset):
+    """Solid gray images: item i has gray level ``levels[i]`` and label ``labels[i]``."""
+
+    def __init__(self, name, levels, labels, root="/fake", baseline="imagenet", bad=(), delay=0.0,
+                 scoring: Scoring | None = None):
+        self.levels = list(levels)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.relpaths = [f"c{lab:04d}/img{i:05d}.png" for i, lab in enumerate(self.labels)]
+        self.bad = set(bad)
+        self.delay = delay
+        self.info = TestSetInfo(name=name, root=Path(root), scoring=scoring or Scoring(), baseline=baseline)
+
+    def __len__(self):
+        return len(self.levels)
+
+    def __getitem__(self, i):
+        if self.delay:
+            time.sleep(self.delay)
+        if i in self.bad:
+            raise BadImageError(Path(self.info.root) / self.relpaths[i], OSError("image file is truncated"))
+        img = Image.new("RGB", (12, 10), (self.levels[i],) * 3)
+        return img, int(self.labels[i]), i, self.relpaths[i]
