@@ -169,8 +169,10 @@ def glass_blur_transform(image: np.ndarray, params: Params, severity: int, prese
 def imagemagick_kernel_width(radius: float) -> int:
     """ImageMagick's ``GetOptimalKernelWidth1D`` for a positive radius: ``2*ceil(radius)+1``."""
     if radius <= 0:
-        raise ValueError(f"motion blur radius must be positive (ImageMagick's auto width for "
-                         f"radius 0 is not reproduced), got {radius!r}")
+        raise ValueError(
+            f"motion blur radius must be positive (ImageMagick's auto width for "
+            f"radius 0 is not reproduced), got {radius!r}"
+        )
     return int(2.0 * math.ceil(radius) + 1.0)
 
 
@@ -185,8 +187,10 @@ def motion_blur_kernel(radius: float, sigma: float, angle: float):
     """
     width = imagemagick_kernel_width(radius)
     sigma = sigma if abs(sigma) >= 1e-12 else 1e-12  # ImageMagick's MagickSigma guard
-    raw = [math.exp(-(float(i * i)) / (2.0 * sigma * sigma)) / (_SQRT_2PI * sigma)
-           for i in range(width)]
+    raw = [
+        math.exp(-(float(i * i)) / (2.0 * sigma * sigma)) / (_SQRT_2PI * sigma)
+        for i in range(width)
+    ]
     total = 0.0
     for value in raw:
         total += value
