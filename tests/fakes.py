@@ -19,8 +19,12 @@ from robustness.datasets.base import BadImageError, Scoring, TestSetInfo
 
 
 class GrayNet(torch.nn.Module):
+    def __init__(self, offset: int = 0):
+        super().__init__()
+        self.offset = offset
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: N,3,H,W in [0,1]
-        level = torch.round(x.mean(dim=(1, 2, 3)) * 255.0)
+        level = torch.round(x.mean(dim=(1, 2, 3)) * 255.0) + self.offset
         classes = torch.arange(1000, dtype=x.dtype, device=x.device)
         return -(classes[None, :] - level[:, None]).abs()
 
@@ -43,11 +47,10 @@ class FakeInfo:
 
 
 class GrayModel:
-    def __init__(self, name: str = "gray.a", offset: int = 0):
-        self.info = FakeInfo(name=name)
-        self.network = GrayNet()
+    def __init__(self, name: str = "gray.a", offset: int = 0, family: str = "gray"):
+        self.info = FakeInfo(name=name, family=family, param_count=1.5 + offset)
+        self.network = GrayNet(offset)
         self.device = torch.device("cpu")
-        self.offset = offset
 
     def transform(self, img: Image.Image) -> Image.Image:
         return img.resize((8, 8))

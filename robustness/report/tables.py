@@ -131,7 +131,7 @@ def test_set_table(units: pd.DataFrame, test_set: str) -> pd.DataFrame:
     out = out[TIMM_COLUMNS]
     baseline = rows["baseline"].iloc[0]
     extra = ["n", "top1_low", "top1_high"]
-    if baseline and baseline != test_set and (units["test_set"] == baseline).any():
+    if isinstance(baseline, str) and baseline != test_set and (units["test_set"] == baseline).any():
         base = test_set_table(units, baseline)
         out = timm_diffs(out, base)
         cols = TIMM_COLUMNS + DIFF_COLUMNS
@@ -170,7 +170,7 @@ def family_summary(units: pd.DataFrame, family: str | None = None) -> pd.DataFra
         base = rows.loc[rows["test_set"] == ts, "baseline"].iloc[0]
         vals = [acc.get((m, ts), np.nan) for m in out["model"]]
         out[f"{ts}:top1"] = vals
-        if base and base != ts:
+        if isinstance(base, str) and base != ts:
             out[f"{ts}:gap"] = [
                 round(v - acc[(m, base)], 3) if (m, base) in acc and not np.isnan(v) else np.nan
                 for m, v in zip(out["model"], vals, strict=True)
