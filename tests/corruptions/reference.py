@@ -31,6 +31,7 @@ import importlib.util
 import os
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -157,7 +158,9 @@ def load_reference() -> types.ModuleType:
     real_float = getattr(np, "float_", None)
     np.float_ = np.float64  # the module body only looks it up later, but be safe
     try:
-        module = importlib.import_module(f"{REFERENCE_PACKAGE}.corruptions")
+        with warnings.catch_warnings():  # its scipy.ndimage.interpolation import is deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = importlib.import_module(f"{REFERENCE_PACKAGE}.corruptions")
     finally:
         for name in added:
             sys.modules.pop(name, None)

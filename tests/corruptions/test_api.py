@@ -1,0 +1,113 @@
+"""The public call ``corrupt(image, name, severity, rng, preset)`` and its error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from reference import photo
+
+import corruptions
+from corruptions import corrupt, get_corruption, image_rng, registry
+from corruptions.params import PRESET_SIZES, severity_params
+from corruptions.params.noise import TABLES as NOISE_TABLES
+
+OWN = {
+    "gaussian_noise": "noise",
+    "shot_noise": "noise",
+    "impulse_noise": "noise",
+    "speckle_noise": "noise",
+    "contrast": "digital",
+    "brightness": "digital",
+    "saturate": "digital",
+    "jpeg_compression": "digital",
+    "pixelate": "digital",
+    "elastic_transform": "digital",
+}
+
+
+def test_registry_holds_the_noise_and_digital_families():
+    table = registry()
+    for name, family in OWN.items():
+        assert table[name].name == name
+        assert table[name].family == family
+    imagenet_c = {c.name for c in table.values() if c.benchmark == "imagenet-c"}
+    assert imagenet_c <= set(corruptions.ALL)
+
+
+def test_unknown_corruption_names_the_known_ones():
+    with pytest.raises(KeyError, match="unknown corruption 'gauss'.*gaussian_noise"):
+        corrupt(photo(0, 32), "gauss", 1)
+
+
+@pytest.mark.parametrize("severity", [0, 6, 2.5, -1])
+def test_bad_severity_is_rejected(severity):
+    with pytest.raises(ValueError, match="severity must be an integer from 1 to 5"):
+        corrupt(photo(0, 32), "contrast", severity)
+
+
+def test_unknown_preset_lists_the_presets():
+    with pytest.raises(ValueError, match="unknown preset 'imagenet-64'.*tiny-imagenet"):
+        corrupt(photo(0, 32), "contrast", 1, preset="imagenet-64")
+
+
+def test_non_uint8_input_is_rejected_with_the_expected_range():
+    with pytest.raises(ValueError, match=r"uint8 pixels \(0-255\)"):
+        corrupt(photo(0, 32) / 255.0, "contrast", 1)
+    with pytest.raises(ValueError, match="HxWx3"):
+        corrupt(np.zeros((4, 32, 32), np.uint8), "contrast", 1)
+
+
+def test_pil_grayscale_and_rgba_inputs_are_accepted():
+    rgb = photo(0, 48)
+    gray = np.asarray(Image.fromarray(rgb).convert("L"))
+    out = corrupt(gray, "pixelate", 2)
+    assert out.shape == (48, 48, 3)
+    rgba = np.asarray(Image.fromarray(rgb).convert("RGBA"))
+    np.testing.assert_array_equal(corrupt(rgba, "pixelate", 2), corrupt(rgb, "pixelate", 2))
+    np.testing.assert_array_equal(
+        corrupt(Image.fromarray(rgb), "jpeg_compression", 1), corrupt(rgb, "jpeg_compression", 1)
+    )
+
+
+def test_input_image_is_not_modified():
+    image = photo(1, 64)
+    before = image.copy()
+    for name in OWN:
+        corrupt(image, name, 5, rng=np.random.RandomState(0))
+    np.testing.assert_array_equal(image, before)
+
+
+def test_per_image_rng_is_order_independent():
+    """The same (run seed, image id, corruption, severity) gives the same output in any order."""
+    images = {f"n01440764/img_{i}.JPEG": photo(i, 64) for i in range(3)}
+    forward = {
+        key: corrupt(im, "impulse_noise", 3, rng=image_rng(7, key, "impulse_noise", 3))
+        for key, im in images.items()
+    }
+    backward = {
+        key: corrupt(im, "impulse_noise", 3, rng=image_rng(7, key, "impulse_noise", 3))
+        for key, im in reversed(list(images.items()))
+    }
+    for key in images:
+        np.testing.assert_array_equal(forward[key], backward[key])
+    # Different image ids get different noise: the flipped-subpixel masks differ.
+    masks = [forward[key] != images[key] for key in images]
+    assert not np.array_equal(masks[0], masks[1])
+
+
+def test_severity_params_reads_the_table():
+    assert severity_params(NOISE_TABLES, "cifar", "shot_noise", 5) == 50
+    with pytest.raises(KeyError, match="no 'cifar' parameters for corruption 'fog2'"):
+        severity_params(NOISE_TABLES, "cifar", "fog2", 1)
+
+
+def test_every_preset_runs_every_own_corruption_at_its_size():
+    for preset, size in PRESET_SIZES.items():
+        image = photo(0, size)
+        for name in OWN:
+            for severity in (1, 5):
+                out = get_corruption(name)(
+                    image, severity, rng=np.random.RandomState(0), preset=preset
+                )
+                assert out.shape == (size, size, 3) and out.dtype == np.uint8, (preset, name)
