@@ -34,16 +34,21 @@ class Scoring:
     ``label_targets``: for sets whose labels are not ImageNet classes
         (ObjectNet): ``label_targets[label]`` is the tuple of ImageNet-1k
         indices that count as a correct prediction for that label.
-        Predictions are restricted to the union of all targets.
+        Predictions are restricted to the union of all targets unless
+        ``restrict_predictions`` is False (ImageNet-ReaL: labels index a table
+        of per-image label sets and predictions stay 1000-way).
     Both ``None``: plain 1000-way scoring, labels are ImageNet-1k indices.
     """
 
     class_subset: tuple[int, ...] | None = None
     label_targets: tuple[tuple[int, ...], ...] | None = None
     name: str = "imagenet-1k"
+    restrict_predictions: bool = True
 
     def allowed_classes(self) -> np.ndarray | None:
         """ImageNet-1k indices predictions are restricted to, or None for all 1000."""
+        if not self.restrict_predictions:
+            return None
         if self.label_targets is not None:
             return np.array(sorted({c for t in self.label_targets for c in t}), dtype=np.int64)
         if self.class_subset is not None:
@@ -57,6 +62,7 @@ class Scoring:
             "label_targets": [list(t) for t in self.label_targets]
             if self.label_targets is not None
             else None,
+            "restrict_predictions": self.restrict_predictions,
         }
 
 
