@@ -132,3 +132,13 @@ def test_paired_bootstrap_is_narrower_than_unpaired_for_correlated_models():
 def test_paired_bootstrap_rejects_mismatched_images():
     with pytest.raises(ValueError, match="same images"):
         paired_bootstrap_difference(np.ones(10, bool), np.ones(9, bool))
+
+
+@pytest.mark.parametrize(("k", "n"), [(1, 7), (30, 100), (9_000, 10_000), (49_999, 50_000)])
+def test_single_accuracy_intervals_match_scipy_binomtest(k, n):
+    reference = stats.binomtest(k, n)
+    exact = reference.proportion_ci(0.95, method="exact")
+    score = reference.proportion_ci(0.95, method="wilson")
+    cp, w = clopper_pearson(k, n), wilson(k, n)
+    assert (cp.low, cp.high) == pytest.approx((exact.low, exact.high), rel=1e-9)
+    assert (w.low, w.high) == pytest.approx((score.low, score.high), rel=1e-9)
