@@ -22,6 +22,7 @@ anchor points follow the image's own height and width.
 
 from __future__ import annotations
 
+import functools
 from io import BytesIO
 
 import numpy as np
@@ -39,8 +40,13 @@ def _to_unit(image: np.ndarray) -> np.ndarray:
 
 
 def _to_uint8(unit: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1], scale to 0-255 and truncate (``np.uint8``), as the reference."""
-    return (np.clip(unit, 0, 1) * 255).astype(np.uint8)
+    """Clip to [0, 1], scale to 0-255 and truncate (``np.uint8``), as the reference.
+
+    Works in place on ``unit`` (callers pass a fresh float array).
+    """
+    np.clip(unit, 0, 1, out=unit)
+    unit *= 255
+    return unit.astype(np.uint8)
 
 
 def _no_parameters(rng, severity, shape, preset) -> Params:
@@ -141,9 +147,49 @@ def _sample_elastic(rng, severity, shape, preset) -> Params:
     }
 
 
+# Kernels wider than this many taps are applied as a matrix product (see below).
+_MATRIX_FILTER_MIN_RADIUS = 16
+
+
+@functools.lru_cache(maxsize=32)
+def reflect_gaussian_matrix(length: int, sigma: float, truncate: float = 3.0) -> np.ndarray:
+    """The ``length x length`` matrix of scipy's 1-D Gaussian filter with ``mode='reflect'``.
+
+    ``matrix @ line`` equals ``ndimage.gaussian_filter1d(line, sigma, mode='reflect',
+    truncate=truncate)`` up to float summation order: the kernel (scipy's: radius
+    ``int(truncate * sigma + 0.5)``, normalised to sum 1) is folded onto the
+    line by half-sample reflection, repeated with period ``2 * length`` for
+    kernels longer than the line.
+    """
+    radius = int(truncate * float(sigma) + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    weights = np.exp(-0.5 / float(sigma) ** 2 * offsets.astype(np.float64) ** 2)
+    weights /= weights.sum()
+    source = (np.arange(length)[:, None] + offsets[None, :]) % (2 * length)
+    source = np.where(source < length, source, 2 * length - 1 - source)
+    matrix = np.zeros((length, length))
+    rows = np.broadcast_to(np.arange(length)[:, None], source.shape)
+    np.add.at(matrix, (rows, source), np.broadcast_to(weights, source.shape))
+    return matrix
+
+
 def _smooth_field(noise: np.ndarray, sigma: float, alpha: float) -> np.ndarray:
-    """skimage ``gaussian(noise, sigma, mode='reflect', truncate=3) * alpha`` as float32."""
-    smoothed = ndimage.gaussian_filter(noise, sigma, mode="reflect", truncate=3)
+    """skimage ``gaussian(noise, sigma, mode='reflect', truncate=3) * alpha`` as float32.
+
+    Narrow kernels use scipy's filter (bit-identical to the reference); kernels
+    wider than 2 * 16 + 1 taps (imagenet severities 1-2: up to 1025 taps on a
+    224 px line) use the equivalent matrix products, which differ from scipy
+    only in float summation order (relative ~1e-15) and are ~20x faster.
+    """
+    if sigma == 0:
+        smoothed = noise.astype(np.float64, copy=True)
+    elif int(3 * float(sigma) + 0.5) <= _MATRIX_FILTER_MIN_RADIUS:
+        smoothed = ndimage.gaussian_filter(noise, sigma, mode="reflect", truncate=3)
+    else:
+        height, width = noise.shape
+        rows = reflect_gaussian_matrix(height, float(sigma))
+        cols = reflect_gaussian_matrix(width, float(sigma))
+        smoothed = rows @ noise @ cols.T
     return (smoothed * alpha).astype(np.float32)
 
 

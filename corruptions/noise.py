@@ -31,8 +31,13 @@ def _to_unit(image: np.ndarray) -> np.ndarray:
 
 
 def _to_uint8(unit: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1], scale to 0-255 and truncate (``np.uint8``), as the reference."""
-    return (np.clip(unit, 0, 1) * 255).astype(np.uint8)
+    """Clip to [0, 1], scale to 0-255 and truncate (``np.uint8``), as the reference.
+
+    Works in place on ``unit`` (callers pass a fresh float array).
+    """
+    np.clip(unit, 0, 1, out=unit)
+    unit *= 255
+    return unit.astype(np.uint8)
 
 
 def choice_true(rng: np.random.RandomState, prob: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -54,7 +59,9 @@ def _sample_gaussian(rng, severity, shape, preset) -> Params:
 
 
 def _gaussian(image, params, severity, preset) -> np.ndarray:
-    return _to_uint8(_to_unit(image) + params["noise"])
+    noisy = _to_unit(image)
+    noisy += params["noise"]
+    return _to_uint8(noisy)
 
 
 # ---------------------------------------------------------------- shot
@@ -99,7 +106,9 @@ def _sample_speckle(rng, severity, shape, preset) -> Params:
 
 def _speckle(image, params, severity, preset) -> np.ndarray:
     unit = _to_unit(image)
-    return _to_uint8(unit + unit * params["noise"])
+    noisy = unit * params["noise"]
+    noisy += unit  # x + x * noise (addition commutes exactly)
+    return _to_uint8(noisy)
 
 
 CORRUPTIONS = (

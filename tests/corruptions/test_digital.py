@@ -205,3 +205,16 @@ def test_works_at_other_sizes():
     for name in DIGITAL:
         out = corrupt(image, name, 3, rng=np.random.RandomState(0))
         assert out.shape == image.shape and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize(("length", "sigma"), [(224, 244 * 0.7), (224, 244 * 0.08), (37, 5.0)])
+def test_reflect_gaussian_matrix_equals_scipy_filter(length, sigma):
+    """The matrix form of the wide elastic smoothing equals scipy's reflect-mode filter."""
+    from scipy import ndimage
+
+    from corruptions.digital import reflect_gaussian_matrix
+
+    line = np.random.RandomState(0).uniform(-1, 1, size=(length, 5))
+    expected = ndimage.gaussian_filter1d(line, sigma, axis=0, mode="reflect", truncate=3)
+    ours = reflect_gaussian_matrix(length, sigma) @ line
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-14)
