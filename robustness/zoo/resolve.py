@@ -1,0 +1,76 @@
+"""Expanding user model selections (names, families, wildcards) into canonical names."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from robustness.zoo.errors import UnknownModelError
+from robustness.zoo.families import FAMILIES, list_family
+from robustness.zoo.names import (
+    IMAGENET1K_CLASSES,
+    TORCHVISION_PREFIX,
+    canonical_model_name,
+    is_timm_in1k,
+)
+
+_WILDCARD_CHARS = set("*?[")
+
+
+def _torchvision_in1k_names() -> list[str]:
+    """Every ``tv:arch.MEMBER`` torchvision classification checkpoint with 1000 categories."""
+    import torchvision.models
+    from torchvision.models import get_model_weights, list_models
+
+    names = []
+    for arch in list_models(module=torchvision.models):
+        for member_name, member in get_model_weights(arch).__members__.items():
+            if member_name == "DEFAULT":
+                continue
+            if len(member.meta.get("categories") or []) == IMAGENET1K_CLASSES:
+                names.append(f"{TORCHVISION_PREFIX}{arch}.{member_name}")
+    return names
+
+
+def expand_wildcard(pattern: str) -> list[str]:
+    """ImageNet-1k checkpoints matching a shell-style pattern ('resnet50.*', 'tv:vit_*').
+
+    timm patterns go through ``timm.list_models(pattern, pretrained=True)``; checkpoints whose
+    label space is not ImageNet-1k are left out, since the harness cannot score them.
+    """
+    if pattern.startswith(TORCHVISION_PREFIX):
+        return [n for n in _torchvision_in1k_names() if fnmatch.fnmatchcase(n, pattern)]
+    import timm
+
+    return [n for n in timm.list_models(pattern, pretrained=True) if is_timm_in1k(n)]
+
+
+def _expand_one(item: str) -> list[str]:
+    if item.startswith("family:") or item in FAMILIES:
+        try:
+            return list_family(item)
+        except KeyError as exc:
+            raise UnknownModelError(str(exc.args[0])) from exc
+    if _WILDCARD_CHARS & set(item):
+        matches = expand_wildcard(item)
+        if not matches:
+            raise UnknownModelError(
+                f"pattern {item!r} matches no pretrained ImageNet-1k checkpoint "
+                "(timm patterns look like 'resnet50.*' or 'vit_*', torchvision ones 'tv:resnet*')."
+            )
+        return matches
+    return [canonical_model_name(item)]
+
+
+def resolve_model_names(names: list[str] | str) -> list[str]:
+    """Canonical model names for a selection, in order, without duplicates.
+
+    names: a list, or one comma-separated string, of model names ('resnet50' becomes
+    'resnet50.a1_in1k'), families ('vit' or 'family:vit') and wildcards ('resnet50.*').
+    Raises UnknownModelError for anything that matches nothing.
+    """
+    items = names.split(",") if isinstance(names, str) else list(names)
+    resolved: list[str] = []
+    for item in (i.strip() for i in items):
+        if item:
+            resolved.extend(_expand_one(item))
+    return list(dict.fromkeys(resolved))

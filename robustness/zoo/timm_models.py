@@ -1,0 +1,147 @@
+"""Loading timm models: locate weights in the user's caches (or a given file), then build.
+
+Weights are looked up, in order, in the Hugging Face hub cache (``hf_hub_id`` of the
+checkpoint's pretrained_cfg; ``model.safetensors`` then ``pytorch_model.bin``) and in the torch
+hub cache (``<torch hub>/checkpoints/<file name of pretrained_cfg.url>``, where older timm
+versions downloaded to). Only when not offline is a download attempted (Hugging Face first).
+
+The state dict is read by :func:`robustness.zoo.weight_files.read_state_dict` (safetensors or
+``torch.load(weights_only=True)``) and handed to ``timm.create_model`` as an in-memory state
+dict, so timm still applies the architecture's own checkpoint filter and strict key check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import timm
+from torch import nn
+
+from robustness.zoo.errors import WeightsMismatchError, WeightsNotFoundError
+from robustness.zoo.weight_files import hf_hub_cache_dir, is_offline, torch_hub_checkpoint_dir
+
+HF_FILENAMES = ("model.safetensors", "pytorch_model.bin")
+
+
+def _split_hub_id(hf_hub_id: str) -> tuple[str, str | None]:
+    repo, _, revision = hf_hub_id.partition("@")
+    return repo, revision or None
+
+
+def _hf_repo_folder(repo: str) -> Path:
+    return hf_hub_cache_dir() / ("models--" + repo.replace("/", "--"))
+
+
+def _hf_filenames(cfg: Any) -> tuple[str, ...]:
+    return (cfg.hf_hub_filename,) if cfg.hf_hub_filename else HF_FILENAMES
+
+
+def find_cached_timm_weights(cfg: Any) -> tuple[Path, str] | None:
+    """(file, provenance) of cached weights for a pretrained_cfg, or None. Never downloads."""
+    from huggingface_hub import try_to_load_from_cache
+
+    if cfg.hf_hub_id:
+        repo, revision = _split_hub_id(cfg.hf_hub_id)
+        for filename in _hf_filenames(cfg):
+            found = try_to_load_from_cache(
+                repo, filename, cache_dir=hf_hub_cache_dir(), revision=revision
+            )
+            if isinstance(found, str):
+                return Path(found), f"hf-cache:{repo}"
+    if cfg.url:
+        file = torch_hub_checkpoint_dir() / Path(urlparse(cfg.url).path).name
+        if file.is_file():
+            return file, f"torch-cache:{file.name}"
+    return None
+
+
+def looked_in(cfg: Any) -> list[str]:
+    """The concrete places :func:`find_cached_timm_weights` searches, for error messages."""
+    places = []
+    if cfg.hf_hub_id:
+        repo, _ = _split_hub_id(cfg.hf_hub_id)
+        places.append(
+            f"{_hf_repo_folder(repo)} (Hugging Face cache, {' or '.join(_hf_filenames(cfg))})"
+        )
+    if cfg.url:
+        places.append(str(torch_hub_checkpoint_dir() / Path(urlparse(cfg.url).path).name))
+    return places
+
+
+def _download(cfg: Any) -> tuple[Path, str]:
+    if cfg.hf_hub_id:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.utils import EntryNotFoundError
+
+        repo, revision = _split_hub_id(cfg.hf_hub_id)
+        filenames = _hf_filenames(cfg)
+        for index, filename in enumerate(filenames):
+            try:
+                path = hf_hub_download(
+                    repo, filename, revision=revision, cache_dir=hf_hub_cache_dir()
+                )
+                return Path(path), f"hf-cache:{repo}"
+            except EntryNotFoundError:
+                if index == len(filenames) - 1:
+                    raise
+    import torch.hub
+
+    file = torch_hub_checkpoint_dir() / Path(urlparse(cfg.url).path).name
+    file.parent.mkdir(parents=True, exist_ok=True)
+    torch.hub.download_url_to_file(cfg.url, str(file), progress=False)
+    return file, f"torch-cache:{file.name}"
+
+
+def missing_weights_message(name: str, cfg: Any, reason: str) -> str:
+    places = "\n".join(f"  - {place}" for place in looked_in(cfg))
+    return (
+        f"no pretrained weights for {name} on this machine ({reason}). Looked in:\n{places}\n"
+        "To provide them: on a machine with internet access run\n"
+        f"  python -c \"import timm; timm.create_model('{name}', pretrained=True)\"\n"
+        f"and copy its Hugging Face cache folder into {hf_hub_cache_dir()} here (set HF_HOME or "
+        "HF_HUB_CACHE to use another cache), or pass a weight file explicitly: "
+        "load_model(name, weights='file.safetensors') / --weights file.safetensors."
+    )
+
+
+def locate_timm_weights(name: str, cfg: Any) -> tuple[Path, str]:
+    """Cached weights for ``name``; download them only when not offline."""
+    found = find_cached_timm_weights(cfg)
+    if found is not None:
+        return found
+    if is_offline():
+        raise WeightsNotFoundError(
+            missing_weights_message(name, cfg, "offline: ROBUSTNESS_OFFLINE or HF_HUB_OFFLINE")
+        )
+    try:
+        return _download(cfg)
+    except Exception as exc:  # network, auth, disk: all become the same actionable error
+        reason = f"download failed: {type(exc).__name__}: {str(exc)[:300]}"
+        raise WeightsNotFoundError(missing_weights_message(name, cfg, reason)) from exc
+
+
+def build_timm_model(name: str, state_dict: dict | None, weights_label: str) -> nn.Module:
+    """``timm.create_model(name)`` with the given state dict (None: random init)."""
+    if state_dict is None:
+        return timm.create_model(name, pretrained=False)
+    try:
+        model = timm.create_model(
+            name, pretrained=True, pretrained_cfg_overlay={"state_dict": state_dict}
+        )
+    except RuntimeError as exc:
+        raise WeightsMismatchError(
+            f"weights {weights_label} do not fit {name}: {str(exc)[:800]}. Check the file "
+            "holds weights for exactly this architecture (and a 1000-class head)."
+        ) from exc
+    # timm keeps a (deep) copy of the overlay in the model's config; drop it to free memory.
+    model.pretrained_cfg.pop("state_dict", None)
+    return model
+
+
+def timm_data_config(model: nn.Module, use_test_size: bool) -> dict[str, Any]:
+    """timm's own eval preprocessing for a model, from its pretrained_cfg."""
+    from timm.data import resolve_data_config
+
+    return resolve_data_config({}, model=model, use_test_size=use_test_size)

@@ -1,0 +1,121 @@
+"""The geometric evaluation transform: resize, then center-crop. Pixels stay PIL (0-255).
+
+Conventions
+-----------
+* ``resize_size``: the target of the resize, in px. With ``resize_mode='shorter_side'`` the
+  shorter image side becomes ``resize_size`` and the aspect ratio is kept (timm 'center' crop
+  mode, torchvision ``Resize(int)``); with ``'squash'`` both sides become ``resize_size``
+  (timm 'squash' crop mode).
+* ``crop_size``: side of the square center crop, in px (the network's input side).
+* ``crop_pct = crop_size / resize_size`` as a fraction (timm computes
+  ``resize_size = floor(crop_size / crop_pct)``).
+* ``mean``/``std`` are per-channel RGB statistics for inputs in [0, 1]; they are *not* applied
+  here (normalisation is folded into the network) but recorded so a cache key identifies
+  the whole preprocessing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as TF
+
+RESIZE_MODES = ("shorter_side", "squash")
+
+
+@dataclass(frozen=True)
+class EvalTransform:
+    """Resize + center crop of a PIL image, as timm/torchvision evaluate ImageNet models."""
+
+    resize_size: int
+    crop_size: int
+    interpolation: str  # 'bilinear' | 'bicubic' | 'nearest' | 'lanczos' | ...
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    resize_mode: str = "shorter_side"
+
+    def __post_init__(self) -> None:
+        if self.resize_mode not in RESIZE_MODES:
+            raise ValueError(f"resize_mode {self.resize_mode!r}; expected one of {RESIZE_MODES}")
+        InterpolationMode(self.interpolation)  # raises ValueError for unknown names
+        if not 0 < self.crop_size <= self.resize_size:
+            raise ValueError(
+                f"crop_size {self.crop_size} must be positive and at most resize_size "
+                f"{self.resize_size}"
+            )
+
+    @property
+    def crop_pct(self) -> float:
+        """Fraction of the resized image's side that the crop keeps."""
+        return self.crop_size / self.resize_size
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        mode = InterpolationMode(self.interpolation)
+        if self.resize_mode == "squash":
+            size: int | list[int] = [self.resize_size, self.resize_size]
+        else:
+            size = self.resize_size
+        resized = TF.resize(img, size, interpolation=mode, antialias=True)
+        return TF.center_crop(resized, [self.crop_size, self.crop_size])
+
+    def spec(self) -> dict[str, Any]:
+        """JSON-able description (ints, floats, strings, lists) used in cache keys."""
+        return {
+            "resize_size": self.resize_size,
+            "resize_mode": self.resize_mode,
+            "crop_size": self.crop_size,
+            "crop_pct": round(self.crop_pct, 6),
+            "interpolation": self.interpolation,
+            "mean": [float(v) for v in self.mean],
+            "std": [float(v) for v in self.std],
+        }
+
+
+def timm_eval_transform(data_config: dict[str, Any]) -> EvalTransform:
+    """Our transform from a timm data config (``timm.data.resolve_data_config`` output).
+
+    Supports timm's 'center' and 'squash' crop modes; 'border' (letterbox padding) is refused.
+    """
+    _, height, width = data_config["input_size"]
+    if height != width:
+        raise ValueError(
+            f"non-square input size {height}x{width}: only square inputs are supported."
+        )
+    crop_mode = data_config.get("crop_mode") or "center"
+    modes = {"center": "shorter_side", "squash": "squash"}
+    if crop_mode not in modes:
+        raise ValueError(
+            f"timm crop_mode {crop_mode!r} (resize the longer side and pad) is not supported; "
+            "supported crop modes are 'center' and 'squash'."
+        )
+    crop_pct = data_config.get("crop_pct") or 0.875
+    return EvalTransform(
+        resize_size=math.floor(height / crop_pct),
+        crop_size=height,
+        interpolation=data_config["interpolation"],
+        mean=tuple(float(v) for v in data_config["mean"]),
+        std=tuple(float(v) for v in data_config["std"]),
+        resize_mode=modes[crop_mode],
+    )
+
+
+def torchvision_eval_transform(weights: Any) -> EvalTransform:
+    """Our transform from a torchvision weights enum member (reads ``weights.transforms()``)."""
+    preset = weights.transforms()
+    resize = list(preset.resize_size)
+    crop = list(preset.crop_size)
+    if len(resize) != 1 or len(crop) != 1:
+        raise ValueError(
+            f"{weights}: expected a single resize size and crop size, got {resize} and {crop}"
+        )
+    return EvalTransform(
+        resize_size=int(resize[0]),
+        crop_size=int(crop[0]),
+        interpolation=InterpolationMode(preset.interpolation).value,
+        mean=tuple(float(v) for v in preset.mean),
+        std=tuple(float(v) for v in preset.std),
+    )

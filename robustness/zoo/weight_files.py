@@ -1,0 +1,133 @@
+"""Finding and reading weight files, without surprises.
+
+* Where caches live is read from the environment *at call time* (so tests and users can point
+  ``HF_HOME`` / ``HF_HUB_CACHE`` / ``TORCH_HOME`` elsewhere after import).
+* Offline mode: ``ROBUSTNESS_OFFLINE`` or ``HF_HUB_OFFLINE`` set to 1/true/yes/on. Offline, a
+  missing file is an immediate :class:`WeightsNotFoundError`, never a network timeout.
+* Reading: ``.safetensors`` through ``safetensors.torch.load_file``; anything else through
+  ``torch.load(weights_only=True)``. Nothing is ever unpickled beyond tensors and containers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from robustness.zoo.errors import UnsafeWeightsError
+
+_TRUE_VALUES = {"1", "true", "yes", "on"}
+_WRAPPER_KEYS = ("state_dict", "model")
+_PREFIXES = ("module.", "_orig_mod.")
+_SAFETENSORS_MAGIC_OFFSET = 8  # u64 header length, then the JSON header starting with '{'
+
+
+def is_offline() -> bool:
+    """True when ``ROBUSTNESS_OFFLINE`` or ``HF_HUB_OFFLINE`` asks for no network access."""
+    return any(
+        os.environ.get(var, "").strip().lower() in _TRUE_VALUES
+        for var in ("ROBUSTNESS_OFFLINE", "HF_HUB_OFFLINE")
+    )
+
+
+def hf_hub_cache_dir() -> Path:
+    """The Hugging Face hub cache folder, resolved like ``huggingface_hub`` does, at call time."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(xdg).expanduser() / "huggingface" / "hub"
+
+
+def torch_hub_checkpoint_dir() -> Path:
+    """``<torch hub dir>/checkpoints``: where torchvision (and old timm) cache downloaded weights."""
+    return Path(torch.hub.get_dir()).expanduser() / "checkpoints"
+
+
+def sha256_of_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _looks_like_safetensors(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(_SAFETENSORS_MAGIC_OFFSET + 1)
+    return len(head) == _SAFETENSORS_MAGIC_OFFSET + 1 and head[-1:] == b"{"
+
+
+def _unwrap(checkpoint: object, path: Path) -> dict[str, torch.Tensor]:
+    """Return the tensor dict inside a checkpoint: the dict itself, or its 'state_dict'/'model'."""
+    if isinstance(checkpoint, Mapping):
+        for key in _WRAPPER_KEYS:
+            inner = checkpoint.get(key)
+            if isinstance(inner, Mapping) and not isinstance(inner, torch.Tensor):
+                checkpoint = inner
+                break
+    if not isinstance(checkpoint, Mapping) or not checkpoint:
+        raise UnsafeWeightsError(
+            f"{path}: expected a state dict (a mapping of parameter names to tensors), possibly "
+            f"wrapped under 'state_dict' or 'model'; found {type(checkpoint).__name__}. "
+            "Save the weights with torch.save(model.state_dict(), path) or "
+            "safetensors.torch.save_file(model.state_dict(), path)."
+        )
+    non_tensors = [k for k, v in checkpoint.items() if not isinstance(v, torch.Tensor)]
+    if non_tensors:
+        raise UnsafeWeightsError(
+            f"{path}: the state dict holds non-tensor entries {non_tensors[:5]}; expected only "
+            "tensors. Re-save just the model's state_dict."
+        )
+    return {_strip_prefixes(str(k)): v for k, v in checkpoint.items()}
+
+
+def _strip_prefixes(key: str) -> str:
+    """Drop DistributedDataParallel ('module.') and torch.compile ('_orig_mod.') prefixes."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix) :]
+                changed = True
+    return key
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a state dict from a safetensors file or a torch file, safely, onto the CPU.
+
+    Raises FileNotFoundError when the file is missing and :class:`UnsafeWeightsError` when
+    a torch file holds arbitrary pickled objects or the content is not a tensor dict.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {path} does not exist (or is not a file).")
+    if path.suffix == ".safetensors" or _looks_like_safetensors(path):
+        from safetensors.torch import load_file
+
+        return _unwrap(load_file(str(path), device="cpu"), path)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only load failed" not in str(exc).lower():
+            raise UnsafeWeightsError(
+                f"{path}: not a readable torch or safetensors weight file "
+                f"({str(exc).splitlines()[0][:200]}). Check the file is complete (not a "
+                "truncated download) and was written by torch.save or safetensors."
+            ) from exc
+        raise UnsafeWeightsError(
+            f"{path}: refused to load. torch.load(weights_only=True) found pickled Python "
+            f"objects that are not tensors ({str(exc).splitlines()[0][:200]}). Loading them "
+            "would execute code from the file. On a machine you trust, load the checkpoint and "
+            "re-save only the tensors: torch.save(checkpoint['state_dict'], 'clean.pt') or "
+            "safetensors.torch.save_file(state_dict, 'clean.safetensors')."
+        ) from exc
+    return _unwrap(checkpoint, path)
