@@ -111,3 +111,16 @@ def test_every_preset_runs_every_own_corruption_at_its_size():
                     image, severity, rng=np.random.RandomState(0), preset=preset
                 )
                 assert out.shape == (size, size, 3) and out.dtype == np.uint8, (preset, name)
+
+
+def test_missing_oracle_skips_locally_and_fails_under_ci(monkeypatch):
+    """The developer-guide rule for system packages, applied to the Wand/ImageMagick oracle."""
+    import reference
+
+    monkeypatch.setattr(reference, "reference_unavailable_reason", lambda: "no libmagickwand")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no libmagickwand"):
+        reference.require_reference()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set.*no libmagickwand"):
+        reference.require_reference()
