@@ -1,0 +1,52 @@
+"""The catalogue, root resolution and error messages of ``open_test_set`` (registry.py)."""
+
+from __future__ import annotations
+
+import pytest
+from dataset_trees import TENCH, class_tree, val_name
+
+from robustness.datasets import DATASETS, LayoutError, format_catalogue, open_test_set
+
+
+def test_catalogue_covers_every_set_and_baselines_exist():
+    expected = {"imagenet", "imagenet-real", "imagenetv2-matched-frequency", "imagenetv2-threshold0.7",
+                "imagenetv2-top-images", "imagenet-c", "imagenet-r", "imagenet-a", "imagenet-r-clean",
+                "imagenet-a-clean", "imagenet-sketch", "objectnet", "objectnet-clean"}
+    assert set(DATASETS) == expected
+    for spec in DATASETS.values():
+        assert spec.baseline is None or spec.baseline in DATASETS
+        assert spec.layout.strip() and spec.description and spec.num_classes in (113, 200, 1000)
+    assert DATASETS["imagenet-r"].baseline == "imagenet-r-clean"
+    assert DATASETS["objectnet"].baseline == "objectnet-clean"
+
+
+def test_missing_root_names_the_paths_and_the_cli_options(tmp_path):
+    with pytest.raises(LayoutError) as err:
+        open_test_set("imagenet-r", tmp_path)
+    message = str(err.value)
+    assert str(tmp_path / "imagenet-r") in message
+    assert "--data-root" in message and "--root imagenet-r=PATH" in message
+    with pytest.raises(LayoutError, match="nowhere"):
+        open_test_set("imagenet", tmp_path, root=tmp_path / "nowhere")
+
+
+def test_explicit_root_wins_over_the_data_root(tmp_path):
+    class_tree(tmp_path / "imagenet" / "val", {TENCH: [val_name(1), val_name(2)]})
+    other = class_tree(tmp_path / "mine", {TENCH: [val_name(3)]})
+    assert len(open_test_set("imagenet", tmp_path, allow_partial=True)) == 2
+    ds = open_test_set("imagenet", tmp_path, root=other, allow_partial=True)
+    assert ds.relpaths == [f"{TENCH}/{val_name(3)}"] and ds.info.root == other
+
+
+def test_unknown_names_and_options_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown test set 'imagenet-b'"):
+        open_test_set("imagenet-b", tmp_path)
+    with pytest.raises(ValueError, match="border_px"):
+        open_test_set("imagenet", tmp_path, border_px=2)
+
+
+def test_catalogue_text_reports_what_was_found(tmp_path):
+    class_tree(tmp_path / "imagenet-a", {"n01498041": ["a.jpg"]})
+    text = format_catalogue(tmp_path)
+    assert f"found: {tmp_path / 'imagenet-a'}" in text
+    assert "imagenet-c.<corruption>.<severity>" in text and "LOC_val_solution.csv" in text
