@@ -58,38 +58,60 @@ def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
     """HxWx3 float RGB (0-1) -> HSV (each 0-1), bit-identical to ``skimage.color.rgb2hsv``.
 
     Hue: where several channels equal the max, blue wins over green over red;
-    gray pixels (max == min) get hue 0 and saturation 0.
+    gray pixels (max == min) get hue 0 and saturation 0. Same float operations
+    as scikit-image, on contiguous planes and with one division for the hue.
     """
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    value = rgb.max(-1)
-    delta = value - rgb.min(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sat = np.where(delta == 0.0, 0.0, delta / value)
-        hue6 = np.where(
-            b == value,
-            4.0 + (r - g) / delta,
-            np.where(g == value, 2.0 + (b - r) / delta, (g - b) / delta),
-        )
-        hue = (hue6 / 6.0) % 1.0
-    hue[delta == 0.0] = 0.0
-    sat[np.isnan(sat)] = 0.0
-    return np.stack([hue, sat, value], axis=-1)
+    r, g, b = np.ascontiguousarray(np.moveaxis(rgb, -1, 0))
+    value = np.maximum(np.maximum(r, g), b)
+    delta = value - np.minimum(np.minimum(r, g), b)
+    gray = delta == 0.0
+    blue_max, green_max = b == value, g == value
+    # Hue sector offset and numerator of the winning channel (blue > green > red).
+    offset = np.where(blue_max, 4.0, np.where(green_max, 2.0, 0.0))
+    numerator = np.where(blue_max, r - g, np.where(green_max, b - r, g - b))
+    safe_delta = np.where(gray, 1.0, delta)
+    hue = offset + numerator / safe_delta
+    hue /= 6.0
+    np.mod(hue, 1.0, out=hue)
+    hue[gray] = 0.0
+    sat = np.where(gray, 0.0, delta / np.where(gray, 1.0, value))
+    out = np.empty(rgb.shape, dtype=np.float64)
+    out[..., 0], out[..., 1], out[..., 2] = hue, sat, value
+    return out
+
+
+# scikit-image's hsv2rgb table: per 60-degree sector, which of (v, p, q, t) is R, G, B.
+_SECTOR_SOURCE = np.array(
+    [
+        [0, 2, 1, 1, 3, 0],  # R: v q p p t v
+        [3, 0, 0, 2, 1, 1],  # G: t v v q p p
+        [1, 1, 3, 0, 0, 2],  # B: p p t v v q
+    ],
+    dtype=np.intp,
+)
 
 
 def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
-    """HxWx3 HSV (0-1) -> float RGB (0-1), bit-identical to ``skimage.color.hsv2rgb``."""
-    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    sector = np.floor(h * 6)
-    f = h * 6 - sector
-    p = v * (1 - s)
-    q = v * (1 - f * s)
-    t = v * (1 - (1 - f) * s)
-    sector = sector.astype(np.uint8) % 6
-    # (R, G, B) per 60-degree sector, as scikit-image's table.
-    table = ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))
-    out = np.empty(hsv.shape, dtype=np.result_type(hsv.dtype, np.float64))
+    """HxWx3 HSV (0-1) -> float RGB (0-1), bit-identical to ``skimage.color.hsv2rgb``.
+
+    Same products as scikit-image (``p = v(1-s)``, ``q = v(1-fs)``,
+    ``t = v(1-(1-f)s)``); the per-sector choice is a table lookup.
+    """
+    h, s, v = np.ascontiguousarray(np.moveaxis(hsv, -1, 0))
+    h6 = h * 6
+    sector = np.floor(h6)
+    f = h6 - sector
+    candidates = np.empty((4, v.size))  # rows: v, p, q, t
+    candidates[0] = v.ravel()
+    candidates[1] = (v * (1 - s)).ravel()
+    candidates[2] = (v * (1 - f * s)).ravel()
+    candidates[3] = (v * (1 - (1 - f) * s)).ravel()
+    sector = (sector.astype(np.uint8) % 6).ravel()
+    columns = np.arange(v.size)
+    out = np.empty(hsv.shape, dtype=np.float64)
     for channel in range(3):
-        out[..., channel] = np.choose(sector, [row[channel] for row in table])
+        source = _SECTOR_SOURCE[channel][sector]
+        out[..., channel] = candidates[source, columns].reshape(v.shape)
     return out
 
 
