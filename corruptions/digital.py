@@ -146,7 +146,7 @@ def _jpeg(image, params, severity, preset) -> np.ndarray:
     Image.fromarray(np.ascontiguousarray(image)).save(buffer, "JPEG", quality=quality)
     buffer.seek(0)
     with Image.open(buffer) as decoded:
-        return np.asarray(decoded.convert("RGB"))
+        return np.array(decoded.convert("RGB"))  # a writable copy
 
 
 # ---------------------------------------------------------------- pixelate
@@ -155,7 +155,7 @@ def _pixelate(image, params, severity, preset) -> np.ndarray:
     height, width = image.shape[:2]
     small = (max(1, int(width * factor)), max(1, int(height * factor)))
     pil = Image.fromarray(np.ascontiguousarray(image))
-    return np.asarray(pil.resize(small, Image.BOX).resize((width, height), Image.BOX))
+    return np.array(pil.resize(small, Image.BOX).resize((width, height), Image.BOX))
 
 
 # ---------------------------------------------------------------- elastic
@@ -169,7 +169,7 @@ def _sample_elastic(rng, severity, shape, preset) -> Params:
     }
 
 
-# Kernels wider than this many taps are applied as a matrix product (see below).
+# Gaussian kernels with a radius above this many taps are applied as matrix products.
 _MATRIX_FILTER_MIN_RADIUS = 16
 
 

@@ -124,3 +124,11 @@ def test_missing_oracle_skips_locally_and_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI is set.*no libmagickwand"):
         reference.require_reference()
+
+
+def test_outputs_are_fresh_writable_uint8_arrays():
+    image = photo(0, 32)
+    for name in OWN:
+        out = corrupt(image, name, 2, rng=np.random.RandomState(0))
+        assert out.dtype == np.uint8 and out.flags.writeable and out.flags.c_contiguous, name
+        assert not np.shares_memory(out, image), name
