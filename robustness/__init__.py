@@ -1,3 +1,59 @@
-"""robustness-harness: how far does a classifier's accuracy fall when it leaves ImageNet?"""
+"""robustness-harness: how far does a classifier's accuracy fall when it leaves ImageNet?
+
+The public API, in one place (imported lazily, so ``import robustness`` is cheap)::
+
+    import robustness as rh
+    model = rh.load_model("resnet50.a1_in1k")                      # zoo adapter
+    val = rh.open_test_set("imagenet", "/data")                     # test-set readers
+    rh.run_evaluation(["resnet50.a1_in1k"], ["imagenet", "imagenetv2-matched-frequency"],
+                      out="results", data_root="/data")             # per-image store
+    rh.write_tables(rh.Store("results"), "results")                 # timm-format CSVs
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    # model zoo
+    "load_model": "robustness.zoo",
+    "resolve_model_names": "robustness.zoo",
+    "list_family": "robustness.zoo",
+    "FAMILIES": "robustness.zoo",
+    "ModelInfo": "robustness.zoo",
+    "LoadedModel": "robustness.zoo",
+    # test sets
+    "open_test_set": "robustness.datasets",
+    "expand_dataset_names": "robustness.datasets",
+    "DATASETS": "robustness.datasets",
+    "Scoring": "robustness.datasets",
+    "score_logits": "robustness.datasets",
+    # engine and store
+    "EvalConfig": "robustness.engine",
+    "evaluate_unit": "robustness.engine",
+    "run_evaluation": "robustness.engine",
+    "Store": "robustness.store",
+    # tables
+    "units_frame": "robustness.report.tables",
+    "test_set_table": "robustness.report.tables",
+    "family_summary": "robustness.report.tables",
+    "timm_diffs": "robustness.report.tables",
+    "write_tables": "robustness.report.tables",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'robustness' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
