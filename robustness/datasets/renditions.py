@@ -19,6 +19,7 @@ from .base import Scoring, TestSetInfo
 from .classes import imagenet_wnids, subset_indices, subset_wnids, wnid_to_index
 from .folders import scan_class_folders
 from .imagenet import open_imagenet_val
+from .images import subfolder_names
 from .testset import TestSet
 
 SUBSET_LAYOUT = """\
@@ -64,7 +65,8 @@ def sketch_root(root: Path) -> Path:
     """The folder holding the wnid folders: ``root`` itself or ``root/sketch``."""
     root = Path(root)
     inner = root / "sketch"
-    if inner.is_dir() and not (root / imagenet_wnids()[0]).is_dir():
+    has_wnid_folders = any(name in wnid_to_index() for name in subfolder_names(root))
+    if inner.is_dir() and not has_wnid_folders:
         return inner
     return root
 

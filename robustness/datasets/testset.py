@@ -8,14 +8,13 @@ sorted) with one integer label each. Every set-specific module only has to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 
-from .base import LayoutError, TestSetInfo
+from .base import BadImageError, LayoutError, TestSetInfo
 from .images import crop_border, load_rgb, visible_entries
 
 ROOT_OPTIONS_HINT = (
@@ -57,12 +56,16 @@ class TestSet(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Image.Image, int, int, str]:
         relpath = self.relpaths[index]
-        image = load_rgb(Path(self.info.root) / relpath)
-        image = crop_border(image, self.border_px)
+        path = Path(self.info.root) / relpath
+        image = load_rgb(path)
+        try:
+            image = crop_border(image, self.border_px)
+        except ValueError as exc:
+            raise BadImageError(path, exc) from exc
         return image, int(self.labels[index]), int(index), relpath
 
     def path(self, index: int) -> Path:
-        """Absolute-or-root-relative path of item ``index`` on disk."""
+        """Where item ``index`` lives on disk (``info.root / relpaths[index]``)."""
         return Path(self.info.root) / self.relpaths[index]
 
     def subset(self, keep: np.ndarray, info: TestSetInfo, labels: np.ndarray | None = None) -> TestSet:
@@ -74,11 +77,6 @@ class TestSet(Dataset):
 
     def __repr__(self) -> str:
         return f"TestSet({self.info.name!r}, root={str(self.info.root)!r}, n={len(self)})"
-
-
-def with_info(ds: TestSet, **changes) -> TestSet:
-    """The same files and labels under a changed :class:`TestSetInfo`."""
-    return TestSet(replace(ds.info, **changes), ds.relpaths, ds.labels, border_px=ds.border_px)
 
 
 def describe_found(folder: Path, limit: int = 8) -> str:

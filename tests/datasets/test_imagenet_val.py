@@ -19,7 +19,7 @@ from dataset_trees import (
 )
 from PIL import Image
 
-from robustness.datasets import LayoutError
+from robustness.datasets import BadImageError, LayoutError
 from robustness.datasets.classes import imagenet_wnids
 from robustness.datasets.imagenet import open_imagenet_val, read_devkit_id_to_wnid
 
@@ -137,3 +137,14 @@ def test_mixed_flat_and_folder_layouts_are_refused(tmp_path):
     write_kaggle_csv(root / "LOC_val_solution.csv", {2: TENCH})
     with pytest.raises(LayoutError, match="mixed"):
         open_imagenet_val(root, allow_partial=True)
+
+
+def test_truncated_file_in_a_set_raises_bad_image_error_with_its_full_path(tmp_path):
+    root = class_tree(tmp_path / "val", {TENCH: [val_name(1)]})
+    good = write_image(root / TENCH / val_name(2), size=(64, 48))
+    good.write_bytes(good.read_bytes()[:200])
+    ds = open_imagenet_val(root, allow_partial=True)
+    assert ds[0][0].mode == "RGB"
+    with pytest.raises(BadImageError) as err:
+        ds[1]
+    assert err.value.path == good and str(good) in str(err.value)

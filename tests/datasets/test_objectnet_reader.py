@@ -15,7 +15,7 @@ from dataset_trees import (
 )
 from PIL import Image
 
-from robustness.datasets import LayoutError, open_test_set, score_logits
+from robustness.datasets import BadImageError, LayoutError, open_test_set, score_logits
 from robustness.datasets.objectnet import read_objectnet_mapping
 
 FOLDERS = {"alarm_clock": "Alarm clock", "banana": "Banana", "chair": "Chair", "squeegee": "Squeegee"}
@@ -116,3 +116,12 @@ def test_objectnet_clean_uses_objectnet_labels_and_scoring(objectnet_root, tmp_p
     logits[0, 530] = 1.0  # analog-clock photo predicted "digital clock": same ObjectNet class
     logits[1, 954] = 1.0
     assert score_logits(logits, ds.labels, ds.info.scoring).correct1.tolist() == [True, True]
+
+
+def test_image_too_small_for_the_border_crop_is_a_bad_image(objectnet_root, tmp_path):
+    tiny = objectnet_root / "images" / "banana" / "b0.png"
+    Image.new("RGB", (2, 2)).save(tiny)
+    ds = open_test_set("objectnet", tmp_path, allow_partial=True)
+    with pytest.raises(BadImageError) as err:
+        ds[ds.relpaths.index("banana/b0.png")]
+    assert err.value.path == tiny
