@@ -11,7 +11,10 @@ result is clipped to [0, 1], multiplied by 255 and truncated with ``np.uint8``
   ``np.random.choice([True, False], p=[q, 1 - q])`` would draw them.
 * ``shot_noise`` draws ``poisson(x * c)``: how many uniforms the legacy sampler
   consumes depends on the image, so its parameters are a snapshot of the RNG
-  state and the draw happens inside the (still pure) transform.
+  state and the draw is replayed inside the transform (its output depends only
+  on its inputs). The replay then moves the caller's ``rng`` to where the
+  reference's draw leaves the stream (the same state however often it runs),
+  so consecutive calls on one stream get fresh noise, as in the reference.
 
 All four work at any image size: noise is drawn per subpixel of the given shape.
 """
@@ -66,15 +69,23 @@ def _gaussian(image, params, severity, preset) -> np.ndarray:
 
 # ---------------------------------------------------------------- shot
 def _sample_shot(rng, severity, shape, preset) -> Params:
-    return {"rng_state": rng.get_state()}
+    return {"rng_state": rng.get_state(), "stream": rng}
 
 
 def shot_counts(image: np.ndarray, params: Params, severity: int, preset: str) -> np.ndarray:
-    """The Poisson photon counts ``poisson(x * c)`` replayed from the snapshot RNG state."""
+    """The Poisson photon counts ``poisson(x * c)`` replayed from the snapshot RNG state.
+
+    Afterwards ``params["stream"]`` (the sampler's RandomState, if present) is
+    set to the state the draw ends in, as if it had drawn the counts itself.
+    """
     photons = severity_params(TABLES, preset, "shot_noise", severity)
     replay = np.random.RandomState()
     replay.set_state(params["rng_state"])
-    return replay.poisson(_to_unit(image) * photons)
+    counts = replay.poisson(_to_unit(image) * photons)
+    stream = params.get("stream")
+    if stream is not None:
+        stream.set_state(replay.get_state())
+    return counts
 
 
 def _shot(image, params, severity, preset) -> np.ndarray:

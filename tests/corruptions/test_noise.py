@@ -156,3 +156,21 @@ def test_works_at_other_sizes():
     for name in NOISE:
         out = corrupt(image, name, 3, rng=np.random.RandomState(0))
         assert out.shape == image.shape and out.dtype == np.uint8
+
+
+def test_shot_noise_advances_the_stream_like_the_reference():
+    """Consecutive calls on one RandomState: fresh noise each time, and the stream
+    ends where a direct ``poisson(x * c)`` draw would leave it."""
+    image = photo(0, 48)
+    rng = np.random.RandomState(21)
+    first = corrupt(image, "shot_noise", 2, rng=rng)
+    second = corrupt(image, "shot_noise", 2, rng=rng)
+    assert not np.array_equal(first, second)
+    direct = np.random.RandomState(21)
+    photons = TABLES["imagenet"]["shot_noise"][1]
+    expected_first = np.uint8(
+        np.clip(direct.poisson(image / 255.0 * photons) / photons, 0, 1) * 255
+    )
+    np.testing.assert_array_equal(first, expected_first)
+    direct.poisson(image / 255.0 * photons)
+    assert rng.random_sample() == direct.random_sample()
