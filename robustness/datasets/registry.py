@@ -50,6 +50,17 @@ class DatasetSpec:
     def candidate_roots(self, data_root: Path) -> list[Path]:
         return [Path(data_root) / d for d in (self.default_dir, *self.alt_dirs)]
 
+    def describe(self) -> str:
+        """Multi-line text: what the set is, where it is looked for, and the expected tree."""
+        where = " | ".join(f"<data-root>/{d}" for d in (self.default_dir, *self.alt_dirs))
+        return (
+            f"{self.description}\n"
+            f"  classes: {self.num_classes}   baseline: {self.baseline or '-'}   "
+            f"options: {', '.join(self.options)}\n"
+            f"  folder: {where}  (or --root {self.name}=PATH)\n"
+            f"  layout:\n{self.layout.rstrip()}"
+        )
+
 
 _VAL_DIRS = dict(default_dir="imagenet/val", alt_dirs=("val", "ILSVRC2012_img_val", "imagenet-val"))
 
@@ -207,13 +218,9 @@ def format_catalogue(data_root: Path | str | None = None) -> str:
     """Human-readable list of all sets, their expected layout, and whether they were found."""
     blocks = []
     for spec in DATASETS.values():
-        where = " | ".join(f"<data-root>/{d}" for d in (spec.default_dir, *spec.alt_dirs))
-        status = ""
+        block = f"== {spec.name}\n{spec.describe()}"
         if data_root is not None:
             found = [p for p in spec.candidate_roots(Path(data_root)) if p.is_dir()]
-            status = f"  found: {found[0]}" if found else "  found: no"
-        blocks.append(
-            f"{spec.name}  ({spec.num_classes} classes, baseline: {spec.baseline or '-'})\n"
-            f"  {spec.description}\n  folder: {where}\n{status + chr(10) if status else ''}"
-            f"  layout:\n{spec.layout.rstrip()}\n")
-    return "\n".join(blocks)
+            block += f"\n  found: {found[0]}" if found else "\n  found: no"
+        blocks.append(block)
+    return "\n\n".join(blocks) + "\n"

@@ -50,3 +50,10 @@ def test_catalogue_text_reports_what_was_found(tmp_path):
     text = format_catalogue(tmp_path)
     assert f"found: {tmp_path / 'imagenet-a'}" in text
     assert "imagenet-c.<corruption>.<severity>" in text and "LOC_val_solution.csv" in text
+
+
+def test_spec_describe_shows_folder_options_and_layout():
+    text = DATASETS["imagenetv2-threshold0.7"].describe()
+    assert "<data-root>/imagenetv2-threshold0.7-format-val" in text
+    assert "--root imagenetv2-threshold0.7=PATH" in text
+    assert "<root>/999/" in text and "allow_partial" in text
