@@ -132,3 +132,21 @@ def test_outputs_are_fresh_writable_uint8_arrays():
         out = corrupt(image, name, 2, rng=np.random.RandomState(0))
         assert out.dtype == np.uint8 and out.flags.writeable and out.flags.c_contiguous, name
         assert not np.shares_memory(out, image), name
+
+
+@pytest.mark.imagemagick
+def test_global_stream_sequence_matches_reference(reference_oracle, photos):
+    """Several corruptions in a row on numpy's global stream, seeded once, as the
+    reference scripts ran: each of ours consumes exactly the reference's draws."""
+    sequence = [
+        ("gaussian_noise", 2), ("shot_noise", 3), ("impulse_noise", 4),
+        ("elastic_transform", 3), ("contrast", 1), ("speckle_noise", 5), ("shot_noise", 1),
+    ]  # fmt: skip
+    np.random.seed(2024)
+    expected = [
+        np.uint8(np.asarray(getattr(reference_oracle, name)(Image.fromarray(photos[k % 3]), sev)))
+        for k, (name, sev) in enumerate(sequence)
+    ]
+    np.random.seed(2024)
+    for k, (name, sev) in enumerate(sequence):
+        np.testing.assert_array_equal(corrupt(photos[k % 3], name, sev), expected[k], err_msg=name)
