@@ -1,0 +1,122 @@
+"""The batched torch path: corrupt NCHW batches on any device.
+
+One call::
+
+    from corruptions.batched import corrupt_batch
+    out = corrupt_batch(images, "glass_blur", severity=3, seeds=[11, 12, 13])
+
+* ``images``: NCHW, uint8 levels (0-255) or floating point in [0, 1] (as
+  torchvision's ``ToTensor``). The output has the input's dtype and device;
+  float output is ``levels / 255`` (the numpy path's truncated uint8 levels).
+* ``seeds``: one integer per image (e.g. :func:`corruptions.base.image_seed`).
+* ``sampler="torch"`` (default) draws the random parameters with
+  ``torch.Generator(device).manual_seed(seed)`` per image: same distribution as
+  the numpy path, not the same numbers, fast on a GPU.
+  ``sampler="numpy"`` replays the numpy path's sampler with
+  ``np.random.RandomState(seed)`` per image (the reference's RNG stream) and
+  then runs the torch transform: within 1 level of :func:`corruptions.corrupt`
+  with the same RandomState.
+* Corruptions without a torch transform (:data:`NATIVE` lists those with one)
+  run the numpy path per image on the CPU and are copied back; they always use
+  the numpy sampler.
+
+Geometry: images must already be at the size to corrupt (224 x 224 after the
+builder's resize and crop for the ``imagenet`` preset); other sizes follow the
+numpy path's rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..base import check_severity
+from ..registry import get_corruption
+from . import blur, digital, noise, weather
+from .base import BatchedCorruption
+
+_TABLE: dict[str, BatchedCorruption] = {
+    c.name: c for mod in (noise, blur, weather, digital) for c in mod.BATCHED
+}
+NATIVE: tuple[str, ...] = tuple(sorted(_TABLE))
+SAMPLERS = ("torch", "numpy")
+
+
+def _as_levels(images: torch.Tensor) -> torch.Tensor:
+    """NCHW uint8 or float in [0, 1] -> uint8 levels (floats rounded to the nearest level)."""
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected NCHW images with 3 channels, got shape {tuple(images.shape)}")
+    if images.dtype == torch.uint8:
+        return images
+    if not images.is_floating_point():
+        raise ValueError(f"expected uint8 (0-255) or float (0-1) images, got {images.dtype}")
+    return (images.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def _restore_dtype(levels: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return levels if like.dtype == torch.uint8 else levels.to(like.dtype) / 255.0
+
+
+def _check_seeds(seeds: Sequence[int], n: int) -> list[int]:
+    seeds = [int(s) for s in seeds]
+    if len(seeds) != n:
+        raise ValueError(f"need one seed per image: {n} images, {len(seeds)} seeds")
+    return seeds
+
+
+def numpy_params(levels: torch.Tensor, name: str, severity: int, seeds: Sequence[int], preset: str):
+    """The numpy sampler's parameters, one dict per image, from ``RandomState(seed)``."""
+    corruption = get_corruption(name)
+    shape = (levels.shape[2], levels.shape[3], levels.shape[1])
+    return [
+        corruption.sample_parameters(np.random.RandomState(s), severity, shape, preset)
+        for s in seeds
+    ]
+
+
+def transform_batch(
+    images: torch.Tensor, name: str, severity: int, params_list: Sequence[dict], preset: str = "imagenet"
+) -> torch.Tensor:
+    """The torch transform fed the numpy path's sampled parameters (one dict per image)."""
+    check_severity(severity)
+    levels = _as_levels(images)
+    if name not in _TABLE:
+        return _restore_dtype(_numpy_fallback(levels, name, severity, params_list, preset), images)
+    batched = _TABLE[name]
+    params = batched.from_numpy(params_list, levels, severity, preset)
+    return _restore_dtype(batched.transform(levels, params, severity, preset), images)
+
+
+def corrupt_batch(
+    images: torch.Tensor,
+    name: str,
+    severity: int,
+    seeds: Sequence[int],
+    preset: str = "imagenet",
+    sampler: str = "torch",
+) -> torch.Tensor:
+    """Corrupt a batch (see the module docstring for dtypes, seeds and samplers)."""
+    check_severity(severity)
+    get_corruption(name)  # clear error for unknown names
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    levels = _as_levels(images)
+    seeds = _check_seeds(seeds, levels.shape[0])
+    if sampler == "numpy" or name not in _TABLE:
+        return transform_batch(images, name, severity, numpy_params(levels, name, severity, seeds, preset), preset)
+    batched = _TABLE[name]
+    generators = [torch.Generator(device=levels.device).manual_seed(s) for s in seeds]
+    params = batched.sample(generators, severity, tuple(levels.shape), preset, levels.device)
+    return _restore_dtype(batched.transform(levels, params, severity, preset), images)
+
+
+def _numpy_fallback(levels, name, severity, params_list, preset) -> torch.Tensor:
+    corruption = get_corruption(name)
+    hwc = levels.permute(0, 2, 3, 1).cpu().numpy()
+    out = [corruption.transform(np.ascontiguousarray(img), p, severity, preset) for img, p in zip(hwc, params_list)]
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous().to(levels.device)
+
+
+__all__ = ["NATIVE", "SAMPLERS", "corrupt_batch", "numpy_params", "transform_batch"]
