@@ -18,6 +18,7 @@ Conventions
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -25,6 +26,13 @@ from PIL import Image, UnidentifiedImageError
 from .base import BadImageError
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
+
+# What PIL raises on missing, truncated, corrupt or oversized files (OSError covers
+# "image file is truncated"; the others come from individual format plugins).
+_DECODE_ERRORS = (
+    OSError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError, ValueError,
+    EOFError, IndexError, struct.error,
+)
 
 
 def is_hidden(name: str) -> bool:
@@ -82,5 +90,5 @@ def load_rgb(path: Path) -> Image.Image:
                 # Same pixels as convert("RGB") but without PIL's palette warning.
                 image = image.convert("RGBA")
             return image.convert("RGB")
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+    except _DECODE_ERRORS as exc:
         raise BadImageError(Path(path), exc) from exc

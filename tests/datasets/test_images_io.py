@@ -101,3 +101,15 @@ def test_crop_border_removes_one_pixel_on_each_side():
     assert out.size == (6, 4)
     assert (np.asarray(out) == (0, 0, 255)).all()
     assert crop_border(Image.fromarray(frame), 0).size == (8, 6)
+
+
+@pytest.mark.parametrize("keep_fraction", [0.1, 0.5, 0.9])
+def test_truncated_png_raises_bad_image_error(tmp_path, keep_fraction):
+    noise = np.random.default_rng(0).integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
+    full = tmp_path / "full.png"
+    Image.fromarray(noise).save(full)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(data[: int(len(data) * keep_fraction)])
+    with pytest.raises(BadImageError, match="cut.png"):
+        load_rgb(cut)
