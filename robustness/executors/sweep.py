@@ -1,0 +1,290 @@
+"""Launching a sweep: find pending units, pack them into a job array, follow it, report.
+
+``submit_evaluation`` is the one call behind ``robustness eval --executor ...``:
+
+1. every requested (model, test set) unit gets a state from the results folder
+   (:mod:`robustness.executors.state`, by name: no model is loaded here);
+2. units not done (or, with ``only_failed``, only the failed ones) are packed
+   one model per job, ``units_per_job`` test sets per job;
+3. the packs go to Slurm as one job array through submitit; logs land in
+   ``OUT/slurm-logs/<sweep id>/<job id>_<task>_log.{out,err}``;
+4. with ``wait=True`` the launcher prints pending / running / done / failed as
+   they change until every job has left the queue, then lists failed units and
+   units whose job ended without finishing them (cancelled, killed, out of time
+   without requeue). Rerunning the same command submits exactly those again.
+
+Job states come from ``squeue`` (Slurm) or submitit's local process handles; no
+``sacct``/accounting database is needed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..engine import EvalConfig, run_evaluation
+from ..store import atomic_write_json
+from .jobs import EvalPack, EvalRequest, job_config
+from .options import ExecutorOptions, make_executor
+from .packing import Unit, WorkPack, plan_packs
+from .state import STATES, SweepStatus, UnitState, sweeps_root, unit_states
+
+Echo = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def expected_precision(config: EvalConfig, options: ExecutorOptions) -> str:
+    """The precision the jobs will resolve ``config.precision`` to (``auto``: fp16 on a GPU)."""
+    if config.precision != "auto":
+        return config.precision
+    if options.executor == "local":
+        return config.resolved_precision(config.resolved_device())
+    on_gpu = (options.gpus_per_job > 0 and config.device == "auto") or config.device.startswith("cuda")
+    return "fp16" if on_gpu else "fp32"
+
+
+@dataclass
+class SweepReport:
+    """What a launch did and where every requested unit stands."""
+
+    states: list[UnitState]
+    sweep_id: str | None = None
+    job_ids: list[str] = field(default_factory=list)
+    log_dir: str | None = None
+    submitted: list[Unit] = field(default_factory=list)
+    job_logs: dict[str, str] = field(default_factory=dict)  # job id -> stderr log of jobs that left units unfinished
+
+    @property
+    def status(self) -> SweepStatus:
+        return SweepStatus(self.states)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.state == "done" for s in self.states)
+
+    def describe(self) -> str:
+        lines = [self.status.describe()]
+        left = [s for s in self.states if s.state not in ("done", "failed")]
+        for s in left[:50]:
+            lines.append(f"  NOT FINISHED {s.model} on {s.test_set} ({s.state})")
+        for job_id, log in self.job_logs.items():
+            lines.append(f"  job {job_id} ended before finishing its units; log: {log}")
+        if left:
+            lines.append("  rerun the same command to submit the unfinished units again")
+        if any(s.state == "failed" for s in self.states):
+            lines.append("  fix the cause, then resubmit the failed units alone with --only-failed")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- job states
+
+
+def squeue_states(job_ids: Sequence[str]) -> dict[str, str] | None:
+    """``{job id: state}`` of the jobs still known to the queue (``123`` or ``123_4``).
+
+    Jobs that left the queue are absent. None when squeue itself failed (try again later).
+    """
+    masters = sorted({str(j).split("_")[0] for j in job_ids})
+    if not masters:
+        return {}
+    try:
+        proc = subprocess.run(["squeue", "-h", "-r", "-o", "%i %T", "--jobs", ",".join(masters)],
+                              capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return {} if "Invalid job id" in proc.stderr else None
+    states = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            states[parts[0]] = parts[1]
+    return states
+
+
+def live_jobs(jobs: Sequence[Any], executor: str) -> dict[str, str] | None:
+    """Jobs still queued or running, ``{job id: state}``; None if that cannot be told right now."""
+    if executor == "slurm":
+        queued = squeue_states([j.job_id for j in jobs])
+        if queued is None:
+            return None
+        return {j.job_id: queued[j.job_id] for j in jobs if j.job_id in queued}
+    return {j.job_id: "RUNNING" for j in jobs if not j.done()}
+
+
+def _queued_elsewhere(states: Sequence[UnitState], executor: str) -> set[Unit]:
+    """Units that a still-queued Slurm job of an earlier sweep holds (not to be submitted twice)."""
+    running = [s for s in states if s.state == "running" and s.job_id]
+    if executor != "slurm" or not running:
+        return set()
+    queued = squeue_states([s.job_id for s in running]) or {}
+    return {(s.model, s.test_set) for s in running if s.job_id in queued}
+
+
+# --------------------------------------------------------------------------- launching
+
+
+def new_sweep_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def write_plan(sweep_dir: Path, plan: dict[str, Any]) -> None:
+    atomic_write_json(sweep_dir / "plan.json", plan)
+
+
+def _run_local(models, test_sets, out, data_root, roots, config, weights, load_model, open_test_set,
+               units: list[Unit]) -> dict[Unit, UnitState]:
+    """Today's in-process runner over ``units``; returns failures the store may not hold."""
+    failures: dict[Unit, UnitState] = {}
+    if set(units) == {(m, s) for m in models for s in test_sets}:
+        groups = [(list(models), list(test_sets))]
+    else:
+        groups = [(p.model, list(p.test_sets)) for p in plan_packs(units, len(units) or 1)]
+        groups = [([m], sets) for m, sets in groups]
+    for group_models, group_sets in groups:
+        summary = run_evaluation(group_models, group_sets, out, data_root=data_root, roots=roots,
+                                 config=config, weights=weights, load_model=load_model,
+                                 open_test_set=open_test_set)
+        for r in summary.failed:
+            failures[(r.model, r.test_set)] = UnitState(r.model, r.test_set, "failed", error=r.error)
+        for model, err in summary.model_errors.items():
+            for s in group_sets:
+                failures[(model, s)] = UnitState(model, s, "failed", error=f"model not loaded: {err}")
+    return failures
+
+
+def submit_evaluation(
+    models: Sequence[str],
+    test_sets: Sequence[str],
+    out: str | Path,
+    data_root: str | Path | None = None,
+    roots: dict[str, str] | None = None,
+    config: EvalConfig | None = None,
+    weights: dict[str, str] | None = None,
+    options: ExecutorOptions | None = None,
+    *,
+    load_model: Callable | None = None,
+    open_test_set: Callable | None = None,
+    wait: bool = True,
+    only_failed: bool = False,
+    recheck: bool = False,
+    echo: Echo = _stderr,
+) -> SweepReport:
+    """Evaluate every model on every test set with the chosen executor; see the module docstring.
+
+    ``only_failed``: submit only units whose last run failed. ``recheck``: submit
+    every unit, done or not (jobs skip units whose exact key is finished; use it
+    after changing weights files, which the by-name view cannot see).
+    ``load_model`` / ``open_test_set`` as in :func:`robustness.engine.run_evaluation`
+    (they are pickled into the jobs). Returns a :class:`SweepReport`.
+    """
+    options = options or ExecutorOptions()
+    config = config or EvalConfig()
+    out = Path(out)
+    roots = dict(roots or {})
+    weights = dict(weights or {})
+    precision = expected_precision(config, options)
+    requested = [(m, s) for m in models for s in test_sets]
+    before = unit_states(out, requested, precision, config.save_logits)
+    if only_failed:
+        todo = [(s.model, s.test_set) for s in before if s.state == "failed"]
+    elif recheck:
+        todo = list(requested)
+    else:
+        todo = [(s.model, s.test_set) for s in before if s.state != "done"]
+    held = _queued_elsewhere(before, options.executor)
+    todo = [u for u in todo if u not in held]
+    echo(_counts_line(before) + f" -> {len(todo)} to run"
+         + (f" ({len(held)} still held by queued jobs of an earlier launch)" if held else ""))
+
+    if options.executor == "local":
+        failures = _run_local(models, test_sets, out, data_root, roots, config, weights, load_model,
+                              open_test_set, todo) if todo else {}
+        after = unit_states(out, requested, precision, config.save_logits)
+        states = [failures.get((s.model, s.test_set), s) if s.state != "done" else s for s in after]
+        return SweepReport(states, submitted=todo)
+
+    if not todo:
+        return SweepReport(before)
+    packs = plan_packs(todo, options.units_per_job)
+    sweep_id = new_sweep_id()
+    sweep_dir = sweeps_root(out) / sweep_id
+    log_dir = options.logs_folder(out) / sweep_id
+    request = EvalRequest(
+        out=str(out.resolve()), data_root=str(data_root) if data_root else None, roots=roots,
+        config=job_config(config, options.cpus_per_job), weights=weights, load_model=load_model,
+        open_test_set=open_test_set,
+    )
+    plan = {
+        "sweep_id": sweep_id,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "executor": options.executor,
+        "options": {k: v for k, v in vars(options).items()},
+        "precision": precision,
+        "save_logits": bool(config.save_logits),
+        "units": [list(u) for u in todo],
+        "packs": [{"index": p.index, "model": p.model, "test_sets": list(p.test_sets), "job_id": None}
+                  for p in packs],
+        "log_dir": str(log_dir),
+    }
+    write_plan(sweep_dir, plan)
+    jobs = _submit(packs, request, sweep_dir, options, log_dir)
+    for entry, job in zip(plan["packs"], jobs):
+        entry["job_id"] = str(job.job_id)
+    write_plan(sweep_dir, plan)
+    first = jobs[0].job_id.split("_")[0] if jobs else "-"
+    echo(f"sweep {sweep_id}: {len(todo)} units in {len(jobs)} job(s) (job {first}); "
+         f"logs in {log_dir}; follow with `robustness status --out {out}`")
+    report = SweepReport(before, sweep_id, [str(j.job_id) for j in jobs], str(log_dir), todo)
+    if not wait:
+        return report
+    follow_jobs(jobs, options, out, requested, precision, config.save_logits, echo)
+    report.states = unit_states(out, requested, precision, config.save_logits)
+    unfinished = {(s.model, s.test_set) for s in report.states if s.state not in ("done", "failed")}
+    for pack, job in zip(packs, jobs):
+        if unfinished.intersection(pack.units):
+            report.job_logs[str(job.job_id)] = str(job.paths.stderr)
+    return report
+
+
+def _submit(packs: list[WorkPack], request: EvalRequest, sweep_dir: Path, options: ExecutorOptions,
+            log_dir: Path) -> list[Any]:
+    executor = make_executor(options, log_dir)
+    with executor.batch():
+        jobs = [executor.submit(EvalPack(pack, request, sweep_dir)) for pack in packs]
+    return jobs
+
+
+def _counts_line(states: Sequence[UnitState]) -> str:
+    counts = SweepStatus(list(states)).counts()
+    return f"{len(states)} units: " + ", ".join(f"{counts[k]} {k}" for k in STATES)
+
+
+def follow_jobs(jobs: Sequence[Any], options: ExecutorOptions, out: str | Path, units: Sequence[Unit],
+                precision: str | None, save_logits: bool | None, echo: Echo = _stderr,
+                timeout_s: float | None = None) -> None:
+    """Print unit counts whenever they change, until no job is queued or running."""
+    last = ""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        alive = live_jobs(jobs, options.executor)
+        line = _counts_line(unit_states(out, units, precision, save_logits))
+        if alive is not None:
+            line += f"; jobs queued or running: {len(alive)}"
+        if line != last:
+            echo(time.strftime("%H:%M:%S ") + line)
+            last = line
+        if alive is not None and not alive:
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"jobs still queued or running after {timeout_s} s")
+        time.sleep(options.poll_seconds)
