@@ -10,7 +10,9 @@ On disk (the extracted ``objectnet-1.0`` archive)::
 
 The ImageNet names in ``objectnet_to_imagenet_1k.json`` are whole lines of
 ``imagenet_to_label_2012_v2``; ``pytorch_to_imagenet_2012_id.json`` turns a
-line number into the standard (sorted-wnid) index. Only folders whose class
+line number into the standard (sorted-wnid) index. Each resolved index is
+checked against the shipped class table (its name must be the same line), so
+inconsistent mapping files fail loudly instead of mislabelling images. Only folders whose class
 maps to ImageNet are read (113 classes); labels are positions in the sorted
 list of those folders.
 
@@ -35,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import LayoutError, Scoring, TestSetInfo
+from .classes import imagenet_names
 from .folders import scan_class_folders
 from .imagenet import open_imagenet_val
 from .images import subfolder_names
@@ -116,7 +119,13 @@ def read_objectnet_mapping(mappings_dir: Path) -> ObjectNetMapping:
                     f"{mappings_dir / LABEL_TO_IMAGENET}: ImageNet name {name!r} (for {label!r}) is "
                     f"{'ambiguous' if name in line_of else 'not a line'} in {IMAGENET_LABEL_LINES} "
                     f"or has no index in {PYTORCH_TO_LINE}. Restore the original mapping files.")
-            indices.add(index_of_line[line])
+            index = index_of_line[line]
+            if imagenet_names()[index] != name:
+                raise LayoutError(
+                    f"{mappings_dir / PYTORCH_TO_LINE} sends {name!r} to ImageNet-1k index {index}, "
+                    f"which is {imagenet_names()[index]!r} in the standard class table. The mapping "
+                    "files are inconsistent; restore them from the ObjectNet archive.")
+            indices.add(index)
         by_folder[folder_of[label]] = (label, tuple(sorted(indices)))
     folders = tuple(sorted(by_folder))
     return ObjectNetMapping(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -125,3 +127,12 @@ def test_image_too_small_for_the_border_crop_is_a_bad_image(objectnet_root, tmp_
     with pytest.raises(BadImageError) as err:
         ds[ds.relpaths.index("banana/b0.png")]
     assert err.value.path == tiny
+
+
+def test_index_table_inconsistent_with_the_class_names_is_an_error(objectnet_root):
+    path = objectnet_root / "mappings" / "pytorch_to_imagenet_2012_id.json"
+    table = json.loads(path.read_text())
+    table["954"], table["953"] = table["953"], table["954"]  # banana <-> pineapple
+    path.write_text(json.dumps(table))
+    with pytest.raises(LayoutError, match="inconsistent"):
+        read_objectnet_mapping(objectnet_root / "mappings")
