@@ -8,7 +8,8 @@ Conventions
   (timm 'squash' crop mode).
 * ``crop_size``: side of the square center crop, in px (the network's input side).
 * ``crop_pct = crop_size / resize_size`` as a fraction (timm computes
-  ``resize_size = floor(crop_size / crop_pct)``).
+  ``resize_size = floor(crop_size / crop_pct)``). A few timm checkpoints use crop_pct > 1:
+  the crop is then larger than the resized image and is zero-padded, as in torchvision.
 * ``mean``/``std`` are per-channel RGB statistics for inputs in [0, 1]; they are *not* applied
   here (normalisation is folded into the network) but recorded so a cache key identifies
   the whole preprocessing.
@@ -42,11 +43,8 @@ class EvalTransform:
         if self.resize_mode not in RESIZE_MODES:
             raise ValueError(f"resize_mode {self.resize_mode!r}; expected one of {RESIZE_MODES}")
         InterpolationMode(self.interpolation)  # raises ValueError for unknown names
-        if not 0 < self.crop_size <= self.resize_size:
-            raise ValueError(
-                f"crop_size {self.crop_size} must be positive and at most resize_size "
-                f"{self.resize_size}"
-            )
+        if self.crop_size <= 0 or self.resize_size <= 0:
+            raise ValueError(f"sizes must be positive: {self.resize_size=}, {self.crop_size=}")
 
     @property
     def crop_pct(self) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -101,6 +102,12 @@ def _strip_prefixes(key: str) -> str:
     return key
 
 
+def _unsupported_global(exc: Exception) -> str:
+    """'unsupported global module.Class' from torch's weights_only error message."""
+    match = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+    return f"unsupported global {match.group(1)}" if match else type(exc).__name__
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a state dict from a safetensors file or a torch file, safely, onto the CPU.
 
@@ -116,18 +123,19 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         return _unwrap(load_file(str(path), device="cpu"), path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "weights only load failed" not in str(exc).lower():
+    except Exception as exc:  # torch raises many types for damaged files
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        if isinstance(exc, pickle.UnpicklingError) and "unsupported global" in str(exc).lower():
             raise UnsafeWeightsError(
-                f"{path}: not a readable torch or safetensors weight file "
-                f"({str(exc).splitlines()[0][:200]}). Check the file is complete (not a "
-                "truncated download) and was written by torch.save or safetensors."
+                f"{path}: refused to load. torch.load(weights_only=True) found pickled Python "
+                f"objects that are not tensors ({_unsupported_global(exc)}). Loading them could "
+                "execute code from the file. On a machine you trust, load the checkpoint and "
+                "re-save only the tensors: torch.save(checkpoint['state_dict'], 'clean.pt') or "
+                "safetensors.torch.save_file(state_dict, 'clean.safetensors')."
             ) from exc
         raise UnsafeWeightsError(
-            f"{path}: refused to load. torch.load(weights_only=True) found pickled Python "
-            f"objects that are not tensors ({str(exc).splitlines()[0][:200]}). Loading them "
-            "would execute code from the file. On a machine you trust, load the checkpoint and "
-            "re-save only the tensors: torch.save(checkpoint['state_dict'], 'clean.pt') or "
-            "safetensors.torch.save_file(state_dict, 'clean.safetensors')."
+            f"{path}: not a readable torch or safetensors weight file ({first_line}). Check "
+            "the file is complete (not a truncated download) and was written by torch.save or "
+            "safetensors."
         ) from exc
     return _unwrap(checkpoint, path)

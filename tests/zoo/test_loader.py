@@ -1,0 +1,286 @@
+"""load_model end to end, offline: weights from files and caches, folded normalisation,
+provenance, and the errors a researcher meets first."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import timm
+import torch
+import torchvision
+from PIL import Image
+from safetensors.torch import save_file
+from timm.data import resolve_data_config
+from timm.models import get_pretrained_cfg
+from torchvision.models import get_model_weights
+from torchvision.transforms import functional as TF
+
+from robustness.zoo import (
+    LoadedModel,
+    UnknownModelError,
+    UnsafeWeightsError,
+    UnsupportedLabelSpaceError,
+    WeightsMismatchError,
+    WeightsNotFoundError,
+    load_model,
+    resolve_device,
+)
+from robustness.zoo.names import timm_label_space_problem
+
+TIMM_CNN = "resnet10t.c3_in1k"
+TIMM_VIT = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
+
+
+def _reference_logits(model: torch.nn.Module, images: torch.Tensor, mean, std) -> torch.Tensor:
+    """The in-memory model on manually normalised input."""
+    mean_t = torch.tensor(mean).view(1, 3, 1, 1)
+    std_t = torch.tensor(std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        return model.eval()((images - mean_t) / std_t)
+
+
+def _logits(loaded: LoadedModel, images: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return loaded.network(images.to(loaded.device)).cpu()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _images(side: int, n: int = 2) -> torch.Tensor:
+    return torch.rand(n, 3, side, side, generator=torch.Generator().manual_seed(0))
+
+
+def test_timm_safetensors_file_matches_in_memory_model(tmp_path: Path) -> None:
+    reference = timm.create_model(TIMM_CNN, pretrained=False)
+    file = tmp_path / "resnet10t.safetensors"
+    save_file(reference.state_dict(), str(file))
+
+    loaded = load_model("resnet10t", weights=file)  # untagged: timm's default tag
+
+    cfg = get_pretrained_cfg(TIMM_CNN)
+    images = _images(64)
+    expected = _reference_logits(reference, images, cfg.mean, cfg.std)
+    assert _logits(loaded, images).shape == (2, 1000)
+    assert torch.allclose(_logits(loaded, images), expected, atol=1e-5)
+    assert not any(m.training for m in loaded.network.modules())
+
+    info = loaded.info
+    assert (info.name, info.source, info.architecture) == (TIMM_CNN, "timm", "resnet10t")
+    assert info.weights == str(file.resolve())
+    assert info.weights_sha256 == _sha256(file)
+    assert info.param_count == round(sum(p.numel() for p in reference.parameters()) / 1e6, 2)
+    assert (info.num_classes, info.label_space, info.kind) == (1000, "imagenet-1k", "cnn")
+    # resnet10t.c3_in1k declares test_input_size 224 and test_crop_pct 0.95 (timm validate.py)
+    assert (info.img_size, info.crop_pct, info.interpolation) == (224, 0.95, "bicubic")
+    assert (info.mean, info.std) == (tuple(cfg.mean), tuple(cfg.std))
+
+
+def test_timm_vit_from_wrapped_ddp_torch_file(tmp_path: Path) -> None:
+    reference = timm.create_model(TIMM_VIT, pretrained=False)
+    file = tmp_path / "vit.pth"
+    torch.save({"model": {"module." + k: v for k, v in reference.state_dict().items()}}, file)
+
+    loaded = load_model(TIMM_VIT, weights=str(file))
+
+    cfg = get_pretrained_cfg(TIMM_VIT)
+    assert cfg.mean == (0.5, 0.5, 0.5)  # AugReg ViTs normalise with 0.5, not ImageNet stats
+    images = _images(224, n=1)
+    expected = _reference_logits(reference, images, cfg.mean, cfg.std)
+    assert torch.allclose(_logits(loaded, images), expected, atol=1e-4)
+    assert (loaded.info.kind, loaded.info.family) == ("vit", "vit")
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_torchvision_file_matches_in_memory_model(tmp_path: Path, suffix: str) -> None:
+    reference = torchvision.models.resnet18(weights=None)
+    file = tmp_path / f"resnet18{suffix}"
+    if suffix == ".safetensors":
+        save_file(reference.state_dict(), str(file))
+    else:
+        torch.save(reference.state_dict(), file)
+
+    loaded = load_model("tv:resnet18", weights=file)
+
+    weights = get_model_weights("resnet18").IMAGENET1K_V1
+    preset = weights.transforms()
+    images = _images(48)
+    expected = _reference_logits(reference, images, preset.mean, preset.std)
+    assert torch.allclose(_logits(loaded, images), expected, atol=1e-5)
+    info = loaded.info
+    assert (info.name, info.source, info.family, info.kind) == (
+        "tv:resnet18.IMAGENET1K_V1", "torchvision", "resnet", "cnn"
+    )  # fmt: skip
+    assert info.param_count == round(weights.meta["num_params"] / 1e6, 2) == 11.69
+    assert (info.img_size, info.crop_pct, info.interpolation) == (224, 0.875, "bilinear")
+    assert info.weights_sha256 == _sha256(file)
+
+
+def _fake_hf_cache(hub: Path, repo: str, filename: str, payload: dict) -> Path:
+    """The huggingface_hub cache layout: refs/main -> snapshots/<commit>/<file>."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo_dir = hub / ("models--" + repo.replace("/", "--"))
+    (repo_dir / "refs").mkdir(parents=True)
+    (repo_dir / "refs" / "main").write_text(commit)
+    snapshot = repo_dir / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    save_file(payload, str(snapshot / filename))
+    return snapshot / filename
+
+
+def test_timm_weights_found_in_hugging_face_cache_offline(
+    offline_empty_caches: dict[str, Path],
+) -> None:
+    reference = timm.create_model(TIMM_CNN, pretrained=False)
+    file = _fake_hf_cache(
+        offline_empty_caches["hf_hub"], "timm/resnet10t.c3_in1k", "model.safetensors",
+        reference.state_dict(),
+    )  # fmt: skip
+
+    loaded = load_model(TIMM_CNN)
+
+    assert loaded.info.weights == "hf-cache:timm/resnet10t.c3_in1k"
+    assert loaded.info.weights_sha256 == _sha256(file)
+    cfg = get_pretrained_cfg(TIMM_CNN)
+    images = _images(32)
+    expected = _reference_logits(reference, images, cfg.mean, cfg.std)
+    assert torch.allclose(_logits(loaded, images), expected, atol=1e-5)
+
+
+def test_torchvision_cache_file_is_found_and_checked_against_its_name(
+    offline_empty_caches: dict[str, Path],
+) -> None:
+    # torchvision file names embed a SHA-256 prefix; random weights cannot match it
+    checkpoints = offline_empty_caches["torch_checkpoints"]
+    checkpoints.mkdir(parents=True)
+    cached = checkpoints / "resnet18-f37072fd.pth"
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), cached)
+    with pytest.raises(WeightsMismatchError, match="corrupt") as info:
+        load_model("tv:resnet18.IMAGENET1K_V1")
+    assert str(cached) in str(info.value)
+
+
+def test_missing_timm_weights_offline_names_model_and_cache_paths(
+    offline_empty_caches: dict[str, Path],
+) -> None:
+    with pytest.raises(WeightsNotFoundError) as info:
+        load_model(TIMM_CNN)
+    assert isinstance(info.value, FileNotFoundError)
+    message = str(info.value)
+    assert TIMM_CNN in message
+    assert str(offline_empty_caches["hf_hub"] / "models--timm--resnet10t.c3_in1k") in message
+    assert str(offline_empty_caches["torch_checkpoints"]) in message  # timm's legacy url cache
+    assert "weights=" in message and "--weights" in message and "offline" in message
+
+
+def test_missing_torchvision_weights_offline_names_model_and_cache_path(
+    offline_empty_caches: dict[str, Path],
+) -> None:
+    with pytest.raises(WeightsNotFoundError) as info:
+        load_model("tv:resnet50.IMAGENET1K_V2")
+    message = str(info.value)
+    assert "tv:resnet50.IMAGENET1K_V2" in message
+    url_name = Path(get_model_weights("resnet50").IMAGENET1K_V2.url).name
+    assert str(offline_empty_caches["torch_checkpoints"] / url_name) in message
+    assert "weights=" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("vit_tiny_patch16_224.augreg_in21k", "21843 outputs"),
+        ("beitv2_base_patch16_224.in1k_ft_in22k", "21841 outputs"),
+        ("vit_base_patch16_clip_224.laion2b", "outputs"),
+    ],
+)
+def test_non_imagenet1k_checkpoints_refused(name: str, reason: str) -> None:
+    with pytest.raises(UnsupportedLabelSpaceError) as info:
+        load_model(name, pretrained=False)
+    message = str(info.value)
+    assert name in message and reason in message and "ImageNet-1k" in message
+
+
+def test_refusal_suggests_in1k_tags_of_same_architecture() -> None:
+    with pytest.raises(UnsupportedLabelSpaceError, match="augreg_in21k_ft_in1k"):
+        load_model("vit_tiny_patch16_224.augreg_in21k")
+
+
+@pytest.mark.parametrize(
+    ("tag", "num_classes", "ok"),
+    [
+        ("a1_in1k", 1000, True),
+        ("fb_in22k_ft_in1k_384", 1000, True),
+        ("mim_in22k_ft_in22k_in1k", 1000, True),
+        ("fb_dino", 1000, True),  # no dataset named: the 1000-way head decides
+        ("in1k_ft_in22k", 1000, False),  # last dataset named is in22k
+        ("in22k", 21841, False),
+        ("laion2b", 0, False),
+    ],
+)
+def test_label_space_rule(tag: str, num_classes: int, ok: bool) -> None:
+    assert (timm_label_space_problem(tag, num_classes) is None) is ok
+
+
+def test_unsafe_weight_file_refused_through_load_model(tmp_path: Path) -> None:
+    file = tmp_path / "checkpoint.pt"
+    state = torchvision.models.resnet18(weights=None).state_dict()
+    torch.save({"state_dict": state, "args": Path("/etc")}, file)  # a pickled non-tensor
+    with pytest.raises(UnsafeWeightsError, match="unsupported global"):
+        load_model("tv:resnet18", weights=file)
+
+
+def test_weights_for_another_architecture_refused(tmp_path: Path) -> None:
+    file = tmp_path / "resnet18.safetensors"
+    save_file(torchvision.models.resnet18(weights=None).state_dict(), str(file))
+    with pytest.raises(WeightsMismatchError) as info:
+        load_model("tv:resnet34", weights=file)
+    assert str(file.resolve()) in str(info.value) and "tv:resnet34" in str(info.value)
+
+
+def test_random_init_uses_timms_own_data_config() -> None:
+    loaded = load_model(TIMM_CNN, pretrained=False)
+    assert (loaded.info.weights, loaded.info.weights_sha256) == ("random-init", None)
+    config = resolve_data_config({}, model=loaded.network.model, use_test_size=True)
+    spec = loaded.transform_spec()
+    assert spec["crop_size"] == config["input_size"][1]
+    assert spec["interpolation"] == config["interpolation"]
+    assert spec["mean"] == list(config["mean"]) and spec["std"] == list(config["std"])
+    train = load_model(TIMM_CNN, pretrained=False, use_test_size=False)
+    assert train.info.img_size == get_pretrained_cfg(TIMM_CNN).input_size[1] == 176
+
+
+def test_weights_with_pretrained_false_is_contradictory(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="pretrained=False"):
+        load_model(TIMM_CNN, weights=tmp_path / "x.safetensors", pretrained=False)
+
+
+def test_preprocess_is_to_tensor_of_transform() -> None:
+    loaded = load_model("tv:resnet18", pretrained=False)
+    rgb = Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 120, 3), np.uint8))
+    tensor = loaded.preprocess(rgb)
+    assert tensor.dtype == torch.float32 and tensor.shape == (3, 224, 224)
+    assert 0.0 <= tensor.min() and tensor.max() <= 1.0
+    assert torch.equal(tensor, TF.to_tensor(loaded.transform(rgb)))
+    assert loaded.preprocess(rgb.convert("L")).shape == (3, 224, 224)
+
+
+def test_device_auto_and_placement() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    loaded = load_model("tv:resnet18", pretrained=False, device="auto")
+    assert loaded.device.type == expected
+    assert all(p.device.type == expected for p in loaded.network.parameters())
+    assert loaded.network.mean.device.type == expected
+
+
+def test_unknown_names_get_suggestions() -> None:
+    with pytest.raises(UnknownModelError, match="resnet50"):
+        load_model("resnet5O")
+    with pytest.raises(UnknownModelError, match="IMAGENET1K_V2"):
+        load_model("tv:resnet50.IMAGENET1K_V9")
+    with pytest.raises(UnknownModelError, match="a1_in1k"):
+        load_model("resnet50.no_such_tag")
