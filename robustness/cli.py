@@ -24,6 +24,23 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
+def _dataset_options(values: list[str] | None) -> dict[str, dict[str, object]]:
+    """``NAME:key=value`` -> {NAME: {key: value}}; true/false/integers are converted."""
+    out: dict[str, dict[str, object]] = {}
+    for v in values or []:
+        if ":" not in v or "=" not in v.split(":", 1)[1]:
+            raise SystemExit(f"error: --dataset-option must look like NAME:key=value, got {v!r}")
+        name, kv = v.split(":", 1)
+        key, raw = kv.split("=", 1)
+        value: object = raw
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        elif raw.lstrip("-").isdigit():
+            value = int(raw)
+        out.setdefault(name.strip(), {})[key.strip()] = value
+    return out
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .datasets import expand_dataset_names
     from .engine import EvalConfig, run_evaluation
@@ -49,8 +66,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(f"{len(models)} model(s) x {len(sets)} test set(s) -> {args.out}", file=sys.stderr)
+    options = _dataset_options(args.dataset_option)
+    if args.allow_partial:
+        for name in sets:
+            options.setdefault(name, {})["allow_partial"] = True
     summary = run_evaluation(models, sets, args.out, data_root=args.data_root, roots=roots,
-                             config=config, weights=weights)
+                             config=config, weights=weights, dataset_options=options)
     written = write_tables(Store(args.out), args.out)
     print(summary.describe())
     if written:
@@ -77,12 +98,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from .datasets import DATASETS
+    from .datasets import format_catalogue
 
-    for name, spec in DATASETS.items():
-        print(f"== {name}")
-        print(spec.describe() if hasattr(spec, "describe") else str(spec))
-        print()
+    print(format_catalogue(args.data_root))
     return 0
 
 
@@ -126,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data-root", type=Path, default=None, help="folder holding each test set's default subfolder")
     e.add_argument("--root", action="append", metavar="NAME=PATH", help="folder of one test set, overriding --data-root")
     e.add_argument("--weights", action="append", metavar="MODEL=PATH", help="local weight file for a model")
+    e.add_argument("--dataset-option", action="append", metavar="NAME:KEY=VALUE",
+                   help="reader option, e.g. objectnet:border_px=2 or imagenet-real:real_json=/path/real.json")
+    e.add_argument("--allow-partial", action="store_true",
+                   help="accept incomplete copies of test sets (a subset of the classes or files)")
     e.add_argument("--out", type=Path, default=Path("results"))
     e.add_argument("--device", default="auto")
     e.add_argument("--batch-size", type=int, default=64)
@@ -144,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_models)
 
     d = sub.add_parser("datasets", help="what each test set reader expects on disk")
+    d.add_argument("--data-root", type=Path, default=None, help="also say which sets are found there")
     d.set_defaults(func=cmd_datasets)
 
     r = sub.add_parser("report", help="rebuild the CSV tables from the store alone")

@@ -313,6 +313,21 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def set_root(name: str, roots: dict[str, str]) -> str | None:
+    """The folder a user gave for ``name``; ImageNet-C units fall back to ``imagenet-c``'s."""
+    if name in roots:
+        return roots[name]
+    if name.startswith("imagenet-c."):
+        return roots.get("imagenet-c")
+    return None
+
+
+def _options_for(name: str, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    out = dict(options.get("imagenet-c", {})) if name.startswith("imagenet-c.") else {}
+    out.update(options.get(name, {}))
+    return out
+
+
 def run_evaluation(
     models: Sequence[str],
     test_sets: Sequence[str],
@@ -323,12 +338,14 @@ def run_evaluation(
     weights: dict[str, str] | None = None,
     load_model: Callable | None = None,
     open_test_set: Callable | None = None,
+    dataset_options: dict[str, dict[str, Any]] | None = None,
 ) -> RunSummary:
     """Evaluate every model on every test set, loading each model once.
 
     ``test_sets`` are reader names (``imagenet``, ``imagenet-c.fog.3``, ...);
     ``roots`` overrides a set's folder (``{"imagenet": "/data/val"}``);
-    ``weights`` maps a model name to a local weight file.
+    ``weights`` maps a model name to a local weight file; ``dataset_options``
+    maps a set name to reader options (``{"imagenet": {"allow_partial": True}}``).
     Returns a summary; failures are recorded in the store and in the summary.
     """
     if load_model is None:
@@ -354,7 +371,10 @@ def run_evaluation(
         for set_name in test_sets:
             try:
                 if set_name not in opened:
-                    opened[set_name] = open_test_set(set_name, data_root, root=roots.get(set_name))
+                    opened[set_name] = open_test_set(
+                        set_name, data_root, root=set_root(set_name, roots),
+                        **_options_for(set_name, dataset_options or {}),
+                    )
                 result = evaluate_unit(model, opened[set_name], store, config)
             except KeyboardInterrupt:
                 raise

@@ -63,8 +63,7 @@ def units_frame(store: Store) -> pd.DataFrame:
                 "k5": int(rec["correct5"].sum()),
                 "k1_all": int(rec["correct1_all"].sum()),
                 "k5_all": int(rec["correct5_all"].sum()),
-                "subset": ts.get("scoring", {}).get("class_subset") is not None
-                or ts.get("scoring", {}).get("label_targets") is not None,
+                "subset": _restricted(ts.get("scoring", {})),
                 "key": meta["key"],
                 "finished_at": meta.get("finished_at", ""),
                 "path": str(unit.root),
@@ -84,6 +83,13 @@ def units_frame(store: Store) -> pd.DataFrame:
         )
         df = df.sort_values("finished_at").drop_duplicates(["model", "test_set"], keep="last")
     return df.sort_values(["test_set", "model"]).reset_index(drop=True)
+
+
+def _restricted(scoring: dict) -> bool:
+    """Whether predictions were restricted to a subset of the 1000 classes (R, A, ObjectNet)."""
+    if not scoring.get("restrict_predictions", True):
+        return False
+    return scoring.get("class_subset") is not None or scoring.get("label_targets") is not None
 
 
 def sort_timm(df: pd.DataFrame) -> pd.DataFrame:
