@@ -47,9 +47,9 @@ def no_params_from_numpy(params_list, images, severity, preset) -> TensorParams:
     return {}
 
 
-def to_unit(images: torch.Tensor) -> torch.Tensor:
-    """uint8 levels -> float32 in [0, 1] (the reference's ``x / 255.``)."""
-    return images.to(WORK_DTYPE) / 255.0
+def to_unit(images: torch.Tensor, dtype: torch.dtype = WORK_DTYPE) -> torch.Tensor:
+    """uint8 levels -> floats in [0, 1] (the reference's ``x / 255.``), float32 by default."""
+    return images.to(dtype) / 255.0
 
 
 def truncate_levels(unit: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Digital corruptions on NCHW batches: contrast, brightness, saturate.
 
-Same formulas as :mod:`corruptions.digital`, with scikit-image's HSV
-conversion (gray pixels have hue 0, so saturate 4-5 tints them red).
+Same formulas as :mod:`corruptions.digital`, in float64 like the numpy path
+(elementwise, so cheap; float32 would move many values that land exactly on a
+level to the level below when truncated), with scikit-image's HSV conversion (gray pixels have hue 0, so saturate 4-5 tints them red).
 jpeg_compression, pixelate and elastic_transform are not native: they run the
 numpy path per image (PIL's codec and resampler, OpenCV's warp).
 """
@@ -59,21 +60,21 @@ def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
 
 def _contrast(images, params, severity, preset):
     factor = float(severity_params(TABLES, preset, "contrast", severity))
-    unit = to_unit(images)
+    unit = to_unit(images, torch.float64)
     means = unit.mean(dim=(2, 3), keepdim=True)
     return truncate_levels((unit - means) * factor + means)
 
 
 def _brightness(images, params, severity, preset):
     shift = float(severity_params(TABLES, preset, "brightness", severity))
-    hsv = rgb_to_hsv(to_unit(images))
+    hsv = rgb_to_hsv(to_unit(images, torch.float64))
     hsv = torch.cat([hsv[:, :2], (hsv[:, 2:] + shift).clamp(0, 1)], 1)
     return truncate_levels(hsv_to_rgb(hsv))
 
 
 def _saturate(images, params, severity, preset):
     scale, offset = severity_params(TABLES, preset, "saturate", severity)
-    hsv = rgb_to_hsv(to_unit(images))
+    hsv = rgb_to_hsv(to_unit(images, torch.float64))
     hsv = torch.cat([hsv[:, :1], (hsv[:, 1:2] * scale + offset).clamp(0, 1), hsv[:, 2:]], 1)
     return truncate_levels(hsv_to_rgb(hsv))
 

@@ -1,0 +1,211 @@
+"""The torch path against the numpy path: same parameters -> within 1 level; own sampler ->
+same distribution; filters against scipy/OpenCV; glass blur's copy chains exactly."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from reference import photo
+from scipy import ndimage
+
+from corruptions import ALL, registry
+from corruptions.batched import NATIVE, corrupt_batch, numpy_params, transform_batch
+from corruptions.batched.base import filter2d, gaussian_filter
+from corruptions.batched.blur import glass_sources
+from corruptions.blur import glass_shuffle_sources
+
+
+def nchw(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
+
+
+def hwc(batch: torch.Tensor) -> np.ndarray:
+    return batch.permute(0, 2, 3, 1).cpu().numpy()
+
+
+@pytest.fixture(scope="module")
+def two_photos() -> np.ndarray:
+    return np.stack([photo(0, 224), photo(1, 224)])
+
+
+@pytest.fixture(scope="module")
+def one_photo() -> np.ndarray:
+    return photo(1, 224)[None]
+
+
+# ------------------------------------------------------------------ same parameters
+
+
+@pytest.mark.parametrize("name", NATIVE)
+def test_torch_transform_fed_numpy_parameters_is_within_one_level(name, one_photo):
+    corruption = registry()[name]
+    images = nchw(one_photo)
+    for severity in (1, 2, 3, 4, 5):
+        seeds = [100 + severity]
+        params = numpy_params(images, name, severity, seeds, "imagenet")
+        expected = np.stack(
+            [
+                corruption.transform(img.copy(), p, severity, "imagenet")
+                for img, p in zip(one_photo, params)
+            ]
+        )
+        got = hwc(transform_batch(images, name, severity, params))
+        diff = np.abs(got.astype(np.int16) - expected.astype(np.int16))
+        assert diff.max() <= 1, (name, severity, int(diff.max()))
+        assert diff.mean() <= 0.15, (name, severity, float(diff.mean()))
+
+
+@pytest.mark.parametrize(
+    "name", ["glass_blur", "motion_blur", "zoom_blur", "fog", "snow", "gaussian_noise"]
+)
+def test_other_sizes_follow_the_numpy_path(name):
+    """A non-square image that is not 224 px: torch output within 1 level of numpy's."""
+    image = photo(2, 96)[:, :80]
+    seeds = [7]
+    got = hwc(corrupt_batch(nchw(image[None]), name, 4, seeds, sampler="numpy"))[0]
+    expected = registry()[name](image, 4, rng=np.random.RandomState(7))
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(np.int16) - expected.astype(np.int16)).max() <= 1
+
+
+def test_numpy_sampler_matches_corrupt_for_every_corruption(two_photos):
+    """``sampler='numpy'`` replays RandomState(seed): within 1 level of ``corrupt``; the
+    corruptions without a torch transform go through the numpy path and match exactly."""
+    images = nchw(two_photos[:1])
+    for name in sorted(registry()):
+        got = hwc(corrupt_batch(images, name, 3, [42], sampler="numpy"))[0]
+        expected = registry()[name](two_photos[0], 3, rng=np.random.RandomState(42))
+        diff = np.abs(got.astype(np.int16) - expected.astype(np.int16))
+        assert diff.max() <= (1 if name in NATIVE else 0), name
+
+
+def test_every_corruption_runs_through_corrupt_batch():
+    names = set(registry())
+    assert names <= set(ALL)
+    image = nchw(photo(0, 64)[None])
+    for name in sorted(names):
+        out = corrupt_batch(image, name, 2, [1], preset="tiny-imagenet")
+        assert out.shape == image.shape and out.dtype == torch.uint8
+
+
+def test_float_input_gives_float_levels(two_photos):
+    images = nchw(two_photos)
+    as_float = images.float() / 255.0
+    out_float = corrupt_batch(as_float, "gaussian_noise", 2, [3, 4])
+    out_uint8 = corrupt_batch(images, "gaussian_noise", 2, [3, 4])
+    assert out_float.dtype == torch.float32
+    torch.testing.assert_close(out_float, out_uint8.float() / 255.0)
+
+
+def test_torch_sampler_is_seeded_per_image():
+    image = nchw(photo(1, 32)[None]).repeat(3, 1, 1, 1)
+    a = corrupt_batch(image, "glass_blur", 2, [5, 6, 5])
+    b = corrupt_batch(image[:1], "glass_blur", 2, [5])
+    assert torch.equal(a[0], a[2]) and torch.equal(a[0], b[0])
+    assert not torch.equal(a[0], a[1])
+
+
+def test_bad_arguments_are_clear_errors():
+    image = torch.zeros((2, 3, 8, 8), dtype=torch.uint8)
+    with pytest.raises(ValueError, match="one seed per image"):
+        corrupt_batch(image, "gaussian_noise", 1, [1])
+    with pytest.raises(ValueError, match="NCHW"):
+        corrupt_batch(image[:, :1], "gaussian_noise", 1, [1, 2])
+    with pytest.raises(ValueError, match="sampler"):
+        corrupt_batch(image, "gaussian_noise", 1, [1, 2], sampler="jax")
+    with pytest.raises(KeyError, match="unknown corruption"):
+        corrupt_batch(image, "blizzard", 1, [1, 2])
+
+
+# ------------------------------------------------------------------ own sampler, same distribution
+
+
+@pytest.mark.parametrize(
+    "name,severity",
+    [("gaussian_noise", 3), ("shot_noise", 4), ("impulse_noise", 2), ("speckle_noise", 5),
+     ("glass_blur", 3), ("motion_blur", 2), ("fog", 3), ("frost", 2), ("snow", 3)],
+)  # fmt: skip
+def test_torch_sampler_matches_the_numpy_distribution(name, severity):
+    """Per-pixel mean and variance over repeated draws: torch sampler vs numpy path.
+
+    Means must agree within 5 standard errors at every subpixel, and the pixel-averaged
+    variance within 5 standard errors of its own estimate (draws of one field are
+    correlated across pixels, so its error comes from the per-draw spread). Weather
+    layers on 32 px images use the cifar preset.
+    """
+    preset = "cifar" if name in ("fog", "frost", "snow") else "imagenet"
+    image = photo(0, 32)
+    draws = 300
+    seeds = list(range(1000, 1000 + draws))
+    ours = hwc(corrupt_batch(nchw(image[None]).repeat(draws, 1, 1, 1), name, severity, seeds,
+                             preset=preset)).astype(np.float64)  # fmt: skip
+    corruption = registry()[name]
+    ref = np.stack(
+        [
+            corruption(image, severity, rng=np.random.RandomState(s + 7919), preset=preset)
+            for s in seeds
+        ]
+    ).astype(np.float64)
+    se = np.sqrt(ours.var(0, ddof=1) / draws + ref.var(0, ddof=1) / draws)
+    gap = np.abs(ours.mean(0) - ref.mean(0))
+    assert np.all(gap <= 5 * se + 1e-9), (name, float((gap / (se + 1e-12)).max()))
+
+    def averaged_variance(samples: np.ndarray) -> tuple[float, float]:
+        per_draw = ((samples - samples.mean(0)) ** 2).reshape(draws, -1).mean(1)
+        return float(per_draw.mean()), float(per_draw.std(ddof=1) / np.sqrt(draws))
+
+    (v_ours, se_ours), (v_ref, se_ref) = averaged_variance(ours), averaged_variance(ref)
+    assert v_ref > 1.0, "the corruption should vary between draws"
+    assert abs(v_ours - v_ref) <= 5 * np.hypot(se_ours, se_ref), (name, v_ours, v_ref)
+
+
+# ------------------------------------------------------------------ building blocks
+
+
+@pytest.mark.parametrize("mode", ["nearest", "reflect", "mirror"])
+@pytest.mark.parametrize("sigma", [0.7, 3.0, 6.0])
+def test_gaussian_filter_matches_scipy(mode, sigma):
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 3, 20, 13))
+    expected = ndimage.gaussian_filter(x, (0, 0, sigma, sigma), mode=mode, truncate=4.0)
+    got = gaussian_filter(torch.from_numpy(x), sigma, mode).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_filter2d_matches_opencv():
+    rng = np.random.default_rng(1)
+    x = rng.random((30, 25)).astype(np.float32)
+    kernel = rng.random((17, 17)).astype(np.float32)
+    expected = cv2.filter2D(x, -1, kernel)
+    got = filter2d(torch.from_numpy(x)[None, None], kernel, "mirror")[0, 0].numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("size,d", [((224, 224), 1), ((40, 31), 2), ((50, 50), 4)])
+def test_glass_sources_equal_the_numpy_chains(size, d):
+    """Exact: the batched pointer jumping gives the numpy path's copy sources."""
+    h, w = size
+    rng = np.random.RandomState(3)
+    offsets = rng.randint(-d, d, size=(2, h - 2 * d, w - 2 * d, 2))
+    got = glass_sources(h, w, d, torch.from_numpy(offsets)).numpy()
+    for i in range(2):
+        np.testing.assert_array_equal(got[i], glass_shuffle_sources(h, w, d, offsets[i]))
+
+
+def test_glass_sources_follow_the_sequential_copy_on_a_small_case():
+    """Against the reference's literal loop on a 9x9 index image (one pass, d=2)."""
+    h = w = 9
+    d = 2
+    rng = np.random.RandomState(11)
+    offsets = rng.randint(-d, d, size=(h - 2 * d, w - 2 * d, 2))
+    x = np.arange(h * w).reshape(h, w)
+    k = 0
+    for row in range(h - d, d, -1):
+        for col in range(w - d, d, -1):
+            dx, dy = offsets.reshape(-1, 2)[k]
+            k += 1
+            x[row, col] = x[row + dy, col + dx]
+    got = glass_sources(h, w, d, torch.from_numpy(offsets[None]))[0].numpy()
+    np.testing.assert_array_equal(got, x.ravel())
