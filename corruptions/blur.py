@@ -115,41 +115,58 @@ def glass_blur_sample(rng: np.random.RandomState, severity: int, shape, preset: 
     return {"offsets": draws.reshape(iterations, n_rows, n_cols, 2)}
 
 
+@functools.lru_cache(maxsize=32)
+def _glass_block(height: int, width: int, max_delta: int):
+    """Static arrays of the shuffled block (rows ``H-d .. d+1``, columns ``W-d .. d+1``) in the
+    loop's (draw) order: block row, block column, flat image index, and position."""
+    d = max_delta
+    n_rows, n_cols = height - 2 * d, width - 2 * d
+    block_row = np.repeat(np.arange(n_rows - 1, -1, -1, dtype=np.int32), n_cols)
+    block_col = np.tile(np.arange(n_cols - 1, -1, -1, dtype=np.int32), n_rows)
+    image_index = (block_row + d + 1) * np.int32(width) + (block_col + d + 1)
+    position = np.arange(n_rows * n_cols, dtype=np.int32)
+    for arr in (block_row, block_col, image_index, position):
+        arr.setflags(write=False)
+    return block_row, block_col, image_index, position
+
+
 def glass_shuffle_sources(height: int, width: int, max_delta: int, offsets: np.ndarray):
     """For one pass of the reference's sequential copy, the flat index (into the pass's input)
     each pixel ends up holding. ``offsets`` is ``(n_rows, n_cols, 2)`` of ``(dx, dy)`` in draw
     order (descending rows and columns)."""
-    d = max_delta
     n_rows, n_cols = offsets.shape[:2]
-    # Back to ascending order: row index h = d+1 .. H-d, column w = d+1 .. W-d.
-    dx = offsets[::-1, ::-1, 0]
-    dy = offsets[::-1, ::-1, 1]
-    rows = np.arange(d + 1, height - d + 1)[:, None]
-    cols = np.arange(d + 1, width - d + 1)[None, :]
-    src_rows, src_cols = rows + dy, cols + dx
-    # The source was already overwritten in this pass when it lies inside the shuffled
-    # block and comes later in raster order (it is processed earlier, going backwards).
-    inside = (src_rows > d) & (src_rows <= height - d) & (src_cols > d) & (src_cols <= width - d)
-    later = (dy > 0) | ((dy == 0) & (dx > 0))
-    dependent = (inside & later).ravel()
-    target = (rows * width + cols).ravel()
-    source = (src_rows * width + src_cols).ravel()
+    block_row, block_col, image_index, position = _glass_block(height, width, max_delta)
+    # int32 and in-place arithmetic: this runs once per pass, keep allocations few.
+    flat = offsets.reshape(-1, 2).astype(np.int32)
+    dx, dy = flat[:, 0], flat[:, 1]
+    # The source was already overwritten in this pass when it lies inside the block and
+    # comes later in raster order (the loop runs backwards, so it was processed earlier).
+    pending = dy > 0
+    pending |= (dy == 0) & (dx > 0)
+    scratch = block_row + dy  # source block row (>= 0 whenever ``pending``)
+    pending &= scratch < n_rows
+    np.add(block_col, dx, out=scratch)  # source block column
+    pending &= (scratch >= 0) & (scratch < n_cols)
+    np.multiply(dy, width, out=scratch)
+    scratch += dx
+    source = image_index + scratch  # flat input index of the source
+    np.multiply(dy, n_cols, out=scratch)
+    scratch += dx
+    hop = np.subtract(position, scratch, out=scratch)  # source's position in draw order
 
-    # Pointer jumping over the block's own positions: next_pos[k] is the block position
-    # whose final value pixel k copies (or -1), end_src[k] the input index at the chain end.
-    block_pos = np.full(height * width, -1, dtype=np.int64)
-    block_pos[target] = np.arange(target.size)
-    next_pos = np.where(dependent, block_pos[source], -1)
-    end_src = np.where(dependent, -1, source)
-    active = np.flatnonzero(next_pos >= 0)
+    # Pointer jumping: while pending[k], position k copies the final value of position
+    # hop[k] (earlier in draw order); once resolved, source[k] is the input index it holds.
+    active = np.flatnonzero(pending)
     while active.size:
-        hop = next_pos[active]
-        end_src[active] = end_src[hop]
-        next_pos[active] = next_pos[hop]
-        active = active[next_pos[active] >= 0]
+        target = hop[active]
+        still = pending[target]
+        source[active] = source[target]
+        hop[active] = hop[target]
+        pending[active] = still
+        active = active[still]
 
-    result = np.arange(height * width)
-    result[target] = end_src
+    result = np.arange(height * width, dtype=np.int32)
+    result[image_index] = source
     return result
 
 
@@ -157,11 +174,12 @@ def glass_blur_transform(image: np.ndarray, params: Params, severity: int, prese
     sigma, max_delta, _ = _params("glass_blur", severity, preset)
     height, width = image.shape[:2]
     x = _truncate(skimage_gaussian(image / 255.0, sigma) * 255)
-    flat = x.reshape(-1, x.shape[2])
+    # Compose the passes' index maps, then gather the pixels once.
+    sources = np.arange(height * width, dtype=np.int32)
     for offsets in params["offsets"]:
         if offsets.size:
-            flat = flat[glass_shuffle_sources(height, width, max_delta, offsets)]
-    x = flat.reshape(x.shape)
+            sources = sources[glass_shuffle_sources(height, width, max_delta, offsets)]
+    x = np.take(x.reshape(-1, x.shape[2]), sources, axis=0).reshape(x.shape)
     return _truncate(np.clip(skimage_gaussian(x / 255.0, sigma), 0, 1) * 255)
 
 
@@ -247,19 +265,70 @@ def motion_blur_transform(image: np.ndarray, params: Params, severity: int, pres
 
 
 # ----------------------------------------------------------------- zoom blur
+def _linear_zoom_axis(n_in: int, zoom_factor: float, first: int, n_keep: int):
+    """scipy ``zoom(order=1, mode='constant')`` along one axis, for output indices
+    ``first .. first+n_keep-1``: (lower index, upper index, lower weight, upper weight, valid).
+
+    Mirrors scipy's arithmetic: output length ``round(n_in * zoom)``, coordinate
+    ``k * (n_in-1)/(n_out-1)``, weights ``1 - frac`` and ``1 - (1 - frac)``; an output whose
+    coordinate rounds past the last input is the constant 0 (``valid`` False).
+    """
+    n_out = int(round(n_in * zoom_factor))
+    step = np.divide(n_in - 1, n_out - 1) if n_out > 1 else 1.0
+    coord = np.arange(first, first + n_keep, dtype=np.float64) * step
+    valid = coord <= n_in - 1
+    lower = np.floor(np.minimum(coord, n_in - 1))
+    weight_lower = 1.0 - (coord - lower)
+    weight_upper = 1.0 - weight_lower
+    lower = lower.astype(np.intp)
+    upper = lower + 1
+    upper[upper >= n_in] = max(n_in - 2, 0)  # mirrored neighbour, always with weight 0
+    return lower, upper, weight_lower, weight_upper, valid
+
+
 def clipped_zoom(image: np.ndarray, zoom_factor: float) -> np.ndarray:
-    """Zoom the centre of ``image`` (HxWxC) by ``zoom_factor`` with scipy's linear spline and
-    crop back to HxW; each axis uses its own length (the reference's rule on squares)."""
+    """Zoom the centre of ``image`` (HxWxC float, C >= 1) by ``zoom_factor`` and crop back to HxW.
+
+    Same result as the reference's ``scipy.ndimage.zoom(crop, (z, z, 1), order=1)`` followed
+    by the centre trim (each axis uses its own length, the reference's rule on squares),
+    computed only for the kept pixels: per output, the four bilinear terms
+    ``(x * w_row) * w_col`` are summed in scipy's order in float64 and cast to the input dtype.
+    """
     height, width = image.shape[:2]
     crop_h = int(np.ceil(height / zoom_factor))
     crop_w = int(np.ceil(width / zoom_factor))
     top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    zoomed = ndimage.zoom(
-        image[top : top + crop_h, left : left + crop_w], (zoom_factor, zoom_factor, 1), order=1
-    )
-    trim_top = (zoomed.shape[0] - height) // 2
-    trim_left = (zoomed.shape[1] - width) // 2
-    return zoomed[trim_top : trim_top + height, trim_left : trim_left + width]
+    crop = image[top : top + crop_h, left : left + crop_w]
+    trim_top = (int(round(crop_h * zoom_factor)) - height) // 2
+    trim_left = (int(round(crop_w * zoom_factor)) - width) // 2
+    r0, r1, wr0, wr1, row_ok = _linear_zoom_axis(crop_h, zoom_factor, trim_top, height)
+    c0, c1, wc0, wc1, col_ok = _linear_zoom_axis(crop_w, zoom_factor, trim_left, width)
+    # Work on (rows, columns * channels) so every elementwise loop runs over long rows.
+    channels = image.shape[2]
+    offsets = np.arange(channels)
+    c0, c1 = (c0[:, None] * channels + offsets).ravel(), (c1[:, None] * channels + offsets).ravel()
+    wc0, wc1 = np.repeat(wc0, channels), np.repeat(wc1, channels)
+    flat = crop.reshape(crop_h, crop_w * channels)
+    rows = flat[r0].astype(np.float64)
+    rows *= wr0[:, None]
+    total = np.take(rows, c0, axis=1)
+    total *= wc0
+    term = np.take(rows, c1, axis=1)
+    term *= wc1
+    total += term
+    rows = flat[r1].astype(np.float64)
+    rows *= wr1[:, None]
+    np.take(rows, c0, axis=1, out=term)
+    term *= wc0
+    total += term
+    np.take(rows, c1, axis=1, out=term)
+    term *= wc1
+    total += term
+    total = total.reshape(height, width, channels)
+    if not (row_ok.all() and col_ok.all()):
+        total[~row_ok] = 0
+        total[:, ~col_ok] = 0
+    return total.astype(image.dtype)
 
 
 def zoom_factors(severity: int, preset: str) -> np.ndarray:
