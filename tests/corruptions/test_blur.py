@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from reference import agreement, our_rng, photo, photo_224, reference_corrupt
+from scipy.ndimage import zoom as scipy_zoom
 from skimage.filters import gaussian
 
 from corruptions import corrupt, get_corruption
@@ -112,6 +113,28 @@ def test_disk_kernel_is_symmetric_with_the_reference_support():
         assert kernel.shape == ((17, 17) if radius <= 8 else (2 * radius + 1,) * 2)
         np.testing.assert_allclose(kernel, kernel.T, rtol=1e-6)
         np.testing.assert_allclose(kernel, kernel[::-1, ::-1], rtol=1e-6)
+
+
+def scipy_clipped_zoom(image: np.ndarray, zoom_factor: float) -> np.ndarray:
+    """The reference's clipped_zoom (square images): scipy zoom of the centre crop, then trim."""
+    h = image.shape[0]
+    ch = int(np.ceil(h / zoom_factor))
+    top = (h - ch) // 2
+    out = scipy_zoom(image[top : top + ch, top : top + ch], (zoom_factor, zoom_factor, 1), order=1)
+    trim = (out.shape[0] - h) // 2
+    return out[trim : trim + h, trim : trim + h]
+
+
+@pytest.mark.parametrize(
+    ("size", "channels", "dtype"), [(224, 3, np.float32), (64, 1, np.float64), (57, 3, np.float64)]
+)
+def test_clipped_zoom_equals_scipy_zoom_bit_for_bit(size, channels, dtype):
+    image = np.random.RandomState(size).rand(size, size, channels).astype(dtype)
+    factors = [*np.arange(1, 1.31, 0.01), 1.25, 1.75, 2.25, 2.5, 3, 4, 4.5]
+    for factor in factors:
+        np.testing.assert_array_equal(
+            clipped_zoom(image, factor), scipy_clipped_zoom(image, factor)
+        )
 
 
 def test_clipped_zoom_by_one_is_identity_and_keeps_non_square_shape():

@@ -97,6 +97,19 @@ def test_frost_on_an_image_larger_than_the_texture(tmp_path):
     assert out.shape == image.shape
 
 
+def test_cifar_frost_uses_the_shrunken_texture():
+    image = photo(1, 32)
+    params = get_corruption("frost").sample_parameters(
+        np.random.RandomState(2), 5, image.shape, "cifar"
+    )
+    texture = cv2.resize(load_frost_texture(params["texture_index"]), (0, 0), fx=0.2, fy=0.2)
+    crop = texture[params["top"] : params["top"] + 32, params["left"] : params["left"] + 32, ::-1]
+    expected = np.uint8(np.clip(0.75 * image + 0.45 * crop, 0, 255))  # cifar severity 5
+    np.testing.assert_array_equal(
+        corrupt(image, "frost", 5, np.random.RandomState(2), "cifar"), expected
+    )
+
+
 def test_small_presets_shrink_the_texture():
     assert load_frost_texture(0, 0.2).shape[:2] == (120, 180)
     assert load_frost_texture(0, 1.0).shape[:2] == (600, 900)
