@@ -243,7 +243,7 @@ def preprocess(image: Image.Image, preset: str) -> np.ndarray:
         image = image.crop((left, top, left + CROP_SIZE, top + CROP_SIZE))
     elif preset not in PRESETS:
         raise BuildConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    return np.asarray(image, dtype=np.uint8)
+    return np.array(image, dtype=np.uint8)  # a fresh, writable array
 
 
 def load_source(path: Path, preset: str) -> np.ndarray:

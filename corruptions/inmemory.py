@@ -39,7 +39,9 @@ class CorruptedDataset:
     is a PIL RGB image of the preset's geometry (224 x 224 for ``imagenet``).
     """
 
-    def __init__(self, base: Any, name: str, severity: int, seed: int = 0, preset: str = "imagenet"):
+    def __init__(
+        self, base: Any, name: str, severity: int, seed: int = 0, preset: str = "imagenet"
+    ):
         get_corruption(name)  # fail early on unknown names
         check_severity(severity)
         self.base = base
@@ -74,7 +76,12 @@ class DeviceCorruptor:
     """
 
     def __init__(
-        self, name: str, severity: int, seed: int = 0, preset: str = "imagenet", sampler: str = "torch"
+        self,
+        name: str,
+        severity: int,
+        seed: int = 0,
+        preset: str = "imagenet",
+        sampler: str = "torch",
     ):
         check_severity(severity)
         self.name = name
