@@ -37,15 +37,18 @@ def as_correctness(correct: np.ndarray, name: str = "correct") -> np.ndarray:
     return values.astype(np.float32)
 
 
-def resample_counts(n_items: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Multinomial(n_items, uniform) counts, shape (n_resamples, n_items), int32.
+def resample_counts(
+    n_items: int, n_resamples: int, rng: np.random.Generator, dtype=np.int32
+) -> np.ndarray:
+    """Multinomial(n_items, uniform) counts, shape (n_resamples, n_items).
 
     Each row says how often each item is drawn in one bootstrap resample; rows sum to n_items.
+    Drawn as n_items uniform indices per row, counted with one flat ``bincount``.
     """
     draws = rng.integers(0, n_items, size=(n_resamples, n_items), dtype=np.int64)
     draws += np.arange(n_resamples, dtype=np.int64)[:, None] * n_items
     counts = np.bincount(draws.ravel(), minlength=n_resamples * n_items)
-    return counts.reshape(n_resamples, n_items).astype(np.int32)
+    return counts.reshape(n_resamples, n_items).astype(dtype)
 
 
 def bootstrap_accuracies(
@@ -75,7 +78,7 @@ def bootstrap_accuracies(
     transposed = np.ascontiguousarray(matrix.T)
     for start in range(0, n_resamples, chunk):
         stop = min(start + chunk, n_resamples)
-        counts = resample_counts(n_items, stop - start, rng).astype(np.float32)
+        counts = resample_counts(n_items, stop - start, rng, dtype=np.float32)
         # float32 sums of integer counts are exact below 2**24 images
         out[start:stop] = (counts @ transposed) / n_items
     return out[:, 0] if single else out
