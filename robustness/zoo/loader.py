@@ -56,13 +56,18 @@ def _load_timm(
     cfg = timm_pretrained_cfg(name)
     canonical = str(ModelName("timm", name.architecture, name.tag or cfg.tag))
     check_timm_label_space(name, cfg)
-    label, sha256, state_dict = RANDOM_INIT, None, None
-    if pretrained:
-        state_dict, label, sha256, _ = _read_weights(
-            weights, lambda: timm_models.locate_timm_weights(canonical, cfg)
-        )
-    model = timm_models.build_timm_model(canonical, state_dict, label)
-    del state_dict
+    label, sha256 = RANDOM_INIT, None
+    if not pretrained:
+        model = timm_models.build_timm_model_random(canonical)
+    elif weights is not None:
+        file = Path(weights).expanduser().resolve()
+        state_dict, label, sha256 = read_state_dict(file), str(file), sha256_of_file(file)
+        model = timm_models.build_timm_from_state_dict(canonical, state_dict, label)
+        del state_dict
+    else:
+        file, label = timm_models.locate_timm_weights(canonical, cfg)
+        sha256 = sha256_of_file(file)
+        model = timm_models.build_timm_from_cache(canonical, file, label)
     data_config = timm_models.timm_data_config(model, use_test_size)
     transform = timm_eval_transform(data_config)
     fields = {

@@ -5,13 +5,16 @@ checkpoint's pretrained_cfg; ``model.safetensors`` then ``pytorch_model.bin``) a
 hub cache (``<torch hub>/checkpoints/<file name of pretrained_cfg.url>``, where older timm
 versions downloaded to). Only when not offline is a download attempted (Hugging Face first).
 
-The state dict is read by :func:`robustness.zoo.weight_files.read_state_dict` (safetensors or
-``torch.load(weights_only=True)``) and handed to ``timm.create_model`` as an in-memory state
-dict, so timm still applies the architecture's own checkpoint filter and strict key check.
+Cached files go through timm's own pretrained path (``pretrained_cfg_overlay={'file': ...}``):
+timm reads them (safetensors or ``torch.load(weights_only=True)``), applies the architecture's
+checkpoint filter and loads strictly, exactly as after a download. A user's file is read by
+:func:`robustness.zoo.weight_files.read_state_dict` and loaded strictly, like timm's
+``--checkpoint`` option, with timm's checkpoint filter as a fallback.
 """
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -19,7 +22,7 @@ from urllib.parse import urlparse
 import timm
 from torch import nn
 
-from robustness.zoo.errors import WeightsMismatchError, WeightsNotFoundError
+from robustness.zoo.errors import UnsafeWeightsError, WeightsMismatchError, WeightsNotFoundError
 from robustness.zoo.weight_files import hf_hub_cache_dir, is_offline, torch_hub_checkpoint_dir
 
 HF_FILENAMES = ("model.safetensors", "pytorch_model.bin")
@@ -122,21 +125,57 @@ def locate_timm_weights(name: str, cfg: Any) -> tuple[Path, str]:
         raise WeightsNotFoundError(missing_weights_message(name, cfg, reason)) from exc
 
 
-def build_timm_model(name: str, state_dict: dict | None, weights_label: str) -> nn.Module:
-    """``timm.create_model(name)`` with the given state dict (None: random init)."""
-    if state_dict is None:
-        return timm.create_model(name, pretrained=False)
+def _mismatch(name: str, weights_label: str, exc: Exception) -> WeightsMismatchError:
+    return WeightsMismatchError(
+        f"weights {weights_label} do not fit {name}: {str(exc)[:800]}. Check the file holds "
+        "weights for exactly this architecture (and a 1000-class head)."
+    )
+
+
+def build_timm_model_random(name: str) -> nn.Module:
+    """The architecture with timm's random initialisation (no weights read)."""
+    return timm.create_model(name, pretrained=False)
+
+
+def build_timm_from_cache(name: str, file: Path, weights_label: str) -> nn.Module:
+    """timm's own pretrained path (checkpoint filter, strict keys) reading a cached file.
+
+    timm reads the file itself: safetensors, or ``torch.load(weights_only=True)``.
+    """
     try:
-        model = timm.create_model(
-            name, pretrained=True, pretrained_cfg_overlay={"state_dict": state_dict}
-        )
-    except RuntimeError as exc:
-        raise WeightsMismatchError(
-            f"weights {weights_label} do not fit {name}: {str(exc)[:800]}. Check the file "
-            "holds weights for exactly this architecture (and a 1000-class head)."
-        ) from exc
-    # timm keeps a (deep) copy of the overlay in the model's config; drop it to free memory.
-    model.pretrained_cfg.pop("state_dict", None)
+        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(file)})
+    except (pickle.UnpicklingError, RuntimeError) as exc:
+        message = str(exc)
+        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in message:
+            raise UnsafeWeightsError(
+                f"{file}: refused to load; torch.load(weights_only=True) found non-tensor "
+                f"pickled objects ({message.splitlines()[0][:300]}). Delete the cached file and "
+                "download it again, or pass a safetensors file with weights=PATH."
+            ) from exc
+        raise _mismatch(name, weights_label, exc) from exc
+
+
+def build_timm_from_state_dict(name: str, state_dict: dict, weights_label: str) -> nn.Module:
+    """A timm model with a user's state dict.
+
+    First a strict ``load_state_dict`` (what timm's ``validate.py --checkpoint`` does); if
+    the keys do not match, timm's pretrained path, whose per-architecture checkpoint filter
+    converts original-format checkpoints (e.g. OpenCLIP 'visual.trunk.' ViTs). That fallback
+    briefly holds an extra copy of the weights (timm deep-copies its config).
+    """
+    model = timm.create_model(name, pretrained=False)
+    try:
+        model.load_state_dict(state_dict, strict=True)
+        return model
+    except RuntimeError as strict_error:
+        del model
+        try:
+            model = timm.create_model(
+                name, pretrained=True, pretrained_cfg_overlay={"state_dict": state_dict}
+            )
+        except (RuntimeError, KeyError, ValueError):
+            raise _mismatch(name, weights_label, strict_error) from strict_error
+    model.pretrained_cfg.pop("state_dict", None)  # drop timm's copy of the weights
     return model
 
 

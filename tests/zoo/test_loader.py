@@ -95,6 +95,20 @@ def test_timm_vit_from_wrapped_ddp_torch_file(tmp_path: Path) -> None:
     assert (loaded.info.kind, loaded.info.family) == ("vit", "vit")
 
 
+def test_timm_checkpoint_filter_converts_original_format(tmp_path: Path) -> None:
+    # OpenCLIP stores timm ViT trunks under 'visual.trunk.'; a strict load fails and timm's
+    # vision_transformer.checkpoint_filter_fn strips the prefix
+    reference = timm.create_model(TIMM_VIT, pretrained=False)
+    file = tmp_path / "open_clip_style.safetensors"
+    save_file({"visual.trunk." + k: v for k, v in reference.state_dict().items()}, str(file))
+    loaded = load_model(TIMM_VIT, weights=file)
+    cfg = get_pretrained_cfg(TIMM_VIT)
+    images = _images(224, n=1)
+    expected = _reference_logits(reference, images, cfg.mean, cfg.std)
+    assert torch.allclose(_logits(loaded, images), expected, atol=1e-4)
+    assert "state_dict" not in loaded.network.model.pretrained_cfg  # no lingering copy
+
+
 @pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
 def test_torchvision_file_matches_in_memory_model(tmp_path: Path, suffix: str) -> None:
     reference = torchvision.models.resnet18(weights=None)
@@ -149,6 +163,19 @@ def test_timm_weights_found_in_hugging_face_cache_offline(
     images = _images(32)
     expected = _reference_logits(reference, images, cfg.mean, cfg.std)
     assert torch.allclose(_logits(loaded, images), expected, atol=1e-5)
+
+
+def test_pickled_objects_in_hugging_face_cache_refused(
+    offline_empty_caches: dict[str, Path],
+) -> None:
+    repo_file = _fake_hf_cache(
+        offline_empty_caches["hf_hub"], "timm/resnet10t.c3_in1k", "unused.safetensors", {}
+    )
+    bad = repo_file.parent / "pytorch_model.bin"
+    torch.save({"conv1.weight": torch.zeros(1), "args": Path("/etc")}, bad)
+    with pytest.raises(UnsafeWeightsError) as info:
+        load_model(TIMM_CNN)
+    assert str(bad) in str(info.value)
 
 
 def test_torchvision_cache_file_is_found_and_checked_against_its_name(
