@@ -103,14 +103,24 @@ def torchvision_weights(name: ModelName) -> Any:
     return enum[member]
 
 
-def canonical_model_name(name: str) -> str:
-    """The canonical name with its weight tag: 'resnet50' -> 'resnet50.a1_in1k'."""
+def canonical_model_name(name: str, check_label_space: bool = False) -> str:
+    """The canonical name with its weight tag: 'resnet50' -> 'resnet50.a1_in1k'.
+
+    With ``check_label_space``, also raise :class:`UnsupportedLabelSpaceError` for
+    checkpoints that do not output ImageNet-1k logits (metadata only, nothing is loaded).
+    """
     parsed = parse_model_name(name)
     if parsed.source == "torchvision":
         weights = torchvision_weights(parsed)
-        return str(ModelName("torchvision", parsed.architecture, weights.name))
+        canonical = ModelName("torchvision", parsed.architecture, weights.name)
+        if check_label_space:
+            check_torchvision_label_space(canonical, weights)
+        return str(canonical)
     cfg = timm_pretrained_cfg(parsed)
-    return str(ModelName("timm", parsed.architecture, parsed.tag or cfg.tag))
+    canonical = ModelName("timm", parsed.architecture, parsed.tag or cfg.tag)
+    if check_label_space:
+        check_timm_label_space(canonical, cfg)
+    return str(canonical)
 
 
 def timm_label_space_problem(tag: str, num_classes: int | None) -> str | None:

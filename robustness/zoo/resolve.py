@@ -58,7 +58,7 @@ def _expand_one(item: str) -> list[str]:
                 "(timm patterns look like 'resnet50.*' or 'vit_*', torchvision ones 'tv:resnet*')."
             )
         return matches
-    return [canonical_model_name(item)]
+    return [canonical_model_name(item, check_label_space=True)]
 
 
 def resolve_model_names(names: list[str] | str) -> list[str]:
@@ -66,7 +66,9 @@ def resolve_model_names(names: list[str] | str) -> list[str]:
 
     names: a list, or one comma-separated string, of model names ('resnet50' becomes
     'resnet50.a1_in1k'), families ('vit' or 'family:vit') and wildcards ('resnet50.*').
-    Raises UnknownModelError for anything that matches nothing.
+    Raises UnknownModelError for anything that matches nothing, and
+    UnsupportedLabelSpaceError for an explicitly named checkpoint without ImageNet-1k logits
+    (wildcards silently leave those out).
     """
     items = names.split(",") if isinstance(names, str) else list(names)
     resolved: list[str] = []

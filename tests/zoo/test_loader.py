@@ -311,3 +311,61 @@ def test_unknown_names_get_suggestions() -> None:
         load_model("tv:resnet50.IMAGENET1K_V9")
     with pytest.raises(UnknownModelError, match="a1_in1k"):
         load_model("resnet50.no_such_tag")
+
+
+def test_failed_timm_download_becomes_weights_not_found(
+    monkeypatch: pytest.MonkeyPatch, offline_empty_caches: dict[str, Path]
+) -> None:
+    import huggingface_hub
+
+    monkeypatch.setenv("ROBUSTNESS_OFFLINE", "0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    attempts: list[tuple[str, str]] = []
+
+    def unreachable(repo_id: str, filename: str, **kwargs: object) -> str:
+        attempts.append((repo_id, filename))
+        raise ConnectionError("network unreachable")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    with pytest.raises(WeightsNotFoundError) as info:
+        load_model(TIMM_CNN)
+    assert attempts == [("timm/resnet10t.c3_in1k", "model.safetensors")]
+    message = str(info.value)
+    assert "download failed: ConnectionError" in message and TIMM_CNN in message
+    assert str(offline_empty_caches["hf_hub"]) in message
+
+
+def test_timm_download_when_online_lands_in_the_cache_and_loads(
+    monkeypatch: pytest.MonkeyPatch, offline_empty_caches: dict[str, Path]
+) -> None:
+    import huggingface_hub
+
+    monkeypatch.setenv("ROBUSTNESS_OFFLINE", "")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "")
+    reference = timm.create_model(TIMM_CNN, pretrained=False)
+
+    def fake_download(repo_id: str, filename: str, revision=None, cache_dir=None) -> str:
+        assert Path(cache_dir) == offline_empty_caches["hf_hub"]  # the resolved cache is used
+        return str(_fake_hf_cache(Path(cache_dir), repo_id, filename, reference.state_dict()))
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    loaded = load_model(TIMM_CNN)
+    assert loaded.info.weights == "hf-cache:timm/resnet10t.c3_in1k"
+    cfg = get_pretrained_cfg(TIMM_CNN)
+    images = _images(32)
+    expected = _reference_logits(reference, images, cfg.mean, cfg.std)
+    assert torch.allclose(_logits(loaded, images), expected, atol=1e-5)
+
+
+def test_failed_torchvision_download_becomes_weights_not_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ROBUSTNESS_OFFLINE", "0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+
+    def unreachable(url: str, dst: str, **kwargs: object) -> None:
+        raise TimeoutError(f"timed out fetching {url}")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", unreachable)
+    with pytest.raises(WeightsNotFoundError, match="download failed: TimeoutError"):
+        load_model("tv:resnet18.IMAGENET1K_V1")

@@ -9,7 +9,12 @@ import timm
 from timm.models import get_pretrained_cfg
 from torchvision.models import get_model_weights
 
-from robustness.zoo import UnknownModelError, list_family, resolve_model_names
+from robustness.zoo import (
+    UnknownModelError,
+    UnsupportedLabelSpaceError,
+    list_family,
+    resolve_model_names,
+)
 
 
 def test_plain_names_get_their_default_weight_tag() -> None:
@@ -64,3 +69,8 @@ def test_order_kept_and_duplicates_dropped() -> None:
 def test_unknown_selections_raise(bad: str) -> None:
     with pytest.raises(UnknownModelError):
         resolve_model_names([bad])
+
+
+def test_explicit_non_in1k_checkpoint_refused_at_selection_time() -> None:
+    with pytest.raises(UnsupportedLabelSpaceError, match="21843 outputs"):
+        resolve_model_names(["resnet50", "vit_tiny_patch16_224.augreg_in21k"])
