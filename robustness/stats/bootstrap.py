@@ -18,6 +18,8 @@ import numpy as np
 
 #: resamples generated at once; bounds memory to about chunk * n_images * 8 bytes
 DEFAULT_CHUNK = 256
+#: rows counted per bincount call; small blocks keep the counting in cache
+_ROWS_PER_BINCOUNT = 8
 
 
 def as_correctness(correct: np.ndarray, name: str = "correct") -> np.ndarray:
@@ -43,12 +45,17 @@ def resample_counts(
     """Multinomial(n_items, uniform) counts, shape (n_resamples, n_items).
 
     Each row says how often each item is drawn in one bootstrap resample; rows sum to n_items.
-    Drawn as n_items uniform indices per row, counted with one flat ``bincount``.
+    Drawn as n_items uniform indices per row and counted with ``bincount``, a few rows at a
+    time so the counting stays in cache.
     """
-    draws = rng.integers(0, n_items, size=(n_resamples, n_items), dtype=np.int64)
-    draws += np.arange(n_resamples, dtype=np.int64)[:, None] * n_items
-    counts = np.bincount(draws.ravel(), minlength=n_resamples * n_items)
-    return counts.reshape(n_resamples, n_items).astype(dtype)
+    counts = np.empty((n_resamples, n_items), dtype=dtype)
+    for start in range(0, n_resamples, _ROWS_PER_BINCOUNT):
+        rows = min(_ROWS_PER_BINCOUNT, n_resamples - start)
+        draws = rng.integers(0, n_items, size=(rows, n_items), dtype=np.int64)
+        draws += np.arange(rows, dtype=np.int64)[:, None] * n_items
+        block = np.bincount(draws.ravel(), minlength=rows * n_items)
+        counts[start:start + rows] = block.reshape(rows, n_items)
+    return counts
 
 
 def bootstrap_accuracies(
