@@ -9,6 +9,7 @@ difference <= 0.1 level). On the current stack the blur family is in fact bit-ex
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from reference import agreement, our_rng, photo, photo_224, reference_corrupt
@@ -105,6 +106,22 @@ def test_zoom_blur_severity_one_has_twelve_factors_including_1_11():
     assert len(factors) == 12
     assert factors[-1] == pytest.approx(1.11)
     assert [len(zoom_factors(s, "imagenet")) for s in SEVERITIES] == [12, 16, 11, 13, 11]
+
+
+@pytest.mark.parametrize(
+    ("preset", "size"), [("imagenet", 224), ("tiny-imagenet", 64), ("cifar", 32)]
+)
+def test_defocus_equals_the_reference_channel_by_channel_filtering(preset, size):
+    """The reference filters each channel with cv2.filter2D; we filter all three at once."""
+    image = photo(2, size)
+    for severity in SEVERITIES:
+        radius, alias = TABLES[preset]["defocus_blur"][severity - 1]
+        kernel = disk_kernel(radius, alias)
+        scaled = image / 255.0
+        channels = np.stack([cv2.filter2D(scaled[:, :, c], -1, kernel) for c in range(3)], -1)
+        expected = np.uint8(np.clip(channels, 0, 1) * 255)
+        ours = corrupt(image, "defocus_blur", severity, preset=preset)
+        np.testing.assert_array_equal(ours, expected)
 
 
 def test_disk_kernel_is_symmetric_with_the_reference_support():
