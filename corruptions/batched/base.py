@@ -78,13 +78,13 @@ def per_image(generators: Sequence[torch.Generator], draw: Callable[[torch.Gener
 # ------------------------------------------------------------------ padding and filters
 
 
-def pad_indices(n: int, before: int, after: int, mode: str, device: torch.device) -> torch.Tensor:
-    """Indices into a length-``n`` axis after padding, following scipy.ndimage's boundary modes.
+def boundary_index(idx: torch.Tensor, n: int, mode: str) -> torch.Tensor:
+    """Map integer positions on a length-``n`` axis inside it, by scipy.ndimage's boundary modes.
 
     ``nearest`` (a a | a b c | c c), ``reflect`` (b a | a b c | c b, half-sample
     symmetric), ``mirror`` (c b | a b c | b a, OpenCV's reflect-101 / torch's reflect).
+    Any distance outside works (the pattern repeats).
     """
-    idx = torch.arange(-before, n + after, device=device)
     if mode == "nearest":
         return idx.clamp(0, n - 1)
     if mode == "reflect":
@@ -100,6 +100,11 @@ def pad_indices(n: int, before: int, after: int, mode: str, device: torch.device
     raise ValueError(f"unknown boundary mode {mode!r}; use nearest, reflect or mirror")
 
 
+def pad_indices(n: int, before: int, after: int, mode: str, device: torch.device) -> torch.Tensor:
+    """Indices into a length-``n`` axis padded by ``before``/``after`` (see :func:`boundary_index`)."""
+    return boundary_index(torch.arange(-before, n + after, device=device), n, mode)
+
+
 def pad2d(x: torch.Tensor, pad_h: int, pad_w: int, mode: str) -> torch.Tensor:
     """Pad the last two axes of ``x`` by ``pad_h`` / ``pad_w`` on both sides."""
     h, w = x.shape[-2:]
@@ -110,6 +115,8 @@ def pad2d(x: torch.Tensor, pad_h: int, pad_w: int, mode: str) -> torch.Tensor:
 
 def gaussian_kernel1d(sigma: float, truncate: float) -> np.ndarray:
     """scipy.ndimage's 1-D Gaussian: radius ``int(truncate * sigma + 0.5)``, normalised."""
+    if float(sigma) <= 0:  # scipy leaves the axis unfiltered
+        return np.ones(1)
     radius = int(truncate * float(sigma) + 0.5)
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     w = np.exp(-0.5 / (float(sigma) ** 2) * x**2)

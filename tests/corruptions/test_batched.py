@@ -58,7 +58,16 @@ def test_torch_transform_fed_numpy_parameters_is_within_one_level(name, one_phot
 
 
 @pytest.mark.parametrize(
-    "name", ["glass_blur", "motion_blur", "zoom_blur", "fog", "snow", "gaussian_noise"]
+    "name",
+    [
+        "glass_blur",
+        "motion_blur",
+        "zoom_blur",
+        "fog",
+        "snow",
+        "elastic_transform",
+        "gaussian_noise",
+    ],
 )
 def test_other_sizes_follow_the_numpy_path(name):
     """A non-square image that is not 224 px: torch output within 1 level of numpy's."""
@@ -125,7 +134,8 @@ def test_bad_arguments_are_clear_errors():
 @pytest.mark.parametrize(
     "name,severity",
     [("gaussian_noise", 3), ("shot_noise", 4), ("impulse_noise", 2), ("speckle_noise", 5),
-     ("glass_blur", 3), ("motion_blur", 2), ("fog", 3), ("frost", 2), ("snow", 3)],
+     ("glass_blur", 3), ("motion_blur", 2), ("fog", 3), ("frost", 2), ("snow", 3),
+     ("elastic_transform", 2)],
 )  # fmt: skip
 def test_torch_sampler_matches_the_numpy_distribution(name, severity):
     """Per-pixel mean and variance over repeated draws: torch sampler vs numpy path.
