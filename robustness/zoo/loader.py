@@ -21,7 +21,7 @@ from robustness.zoo.names import (
     torchvision_weights,
 )
 from robustness.zoo.transforms import EvalTransform, timm_eval_transform, torchvision_eval_transform
-from robustness.zoo.weight_files import read_state_dict, sha256_of_file
+from robustness.zoo.weight_files import read_state_dict, sha256_of_file, verify_hash_in_name
 
 RANDOM_INIT = "random-init"
 
@@ -54,8 +54,9 @@ def _load_timm(
     name: ModelName, weights: str | Path | None, pretrained: bool, use_test_size: bool
 ) -> tuple[nn.Module, EvalTransform, dict[str, Any]]:
     cfg = timm_pretrained_cfg(name)
-    canonical = str(ModelName("timm", name.architecture, name.tag or cfg.tag))
-    check_timm_label_space(name, cfg)
+    tagged = ModelName("timm", name.architecture, name.tag or cfg.tag)
+    check_timm_label_space(tagged, cfg)
+    canonical = str(tagged)
     label, sha256 = RANDOM_INIT, None
     if not pretrained:
         model = timm_models.build_timm_model_random(canonical)
@@ -67,6 +68,8 @@ def _load_timm(
     else:
         file, label = timm_models.locate_timm_weights(canonical, cfg)
         sha256 = sha256_of_file(file)
+        if label.startswith("torch-cache:"):
+            verify_hash_in_name(file, sha256)
         model = timm_models.build_timm_from_cache(canonical, file, label)
     data_config = timm_models.timm_data_config(model, use_test_size)
     transform = timm_eval_transform(data_config)
@@ -85,15 +88,16 @@ def _load_torchvision(
     name: ModelName, weights: str | Path | None, pretrained: bool
 ) -> tuple[nn.Module, EvalTransform, dict[str, Any]]:
     member = torchvision_weights(name)
-    canonical = str(ModelName("torchvision", name.architecture, member.name))
-    check_torchvision_label_space(name, member)
+    tagged = ModelName("torchvision", name.architecture, member.name)
+    check_torchvision_label_space(tagged, member)
+    canonical = str(tagged)
     label, sha256, state_dict = RANDOM_INIT, None, None
     if pretrained:
         state_dict, label, sha256, file = _read_weights(
             weights, lambda: torchvision_models.locate_torchvision_weights(canonical, member)
         )
         if weights is None:
-            torchvision_models.verify_cache_file(file, sha256)
+            verify_hash_in_name(file, sha256)
     model = torchvision_models.build_torchvision_model(name.architecture, member, state_dict, label)
     del state_dict
     transform = torchvision_eval_transform(member)

@@ -9,7 +9,6 @@ DenseNet's legacy key renaming) still apply.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,20 +20,16 @@ import torchvision
 from torch import nn
 
 from robustness.zoo.errors import WeightsMismatchError, WeightsNotFoundError
-from robustness.zoo.weight_files import is_offline, torch_hub_checkpoint_dir
-
-_HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")  # 'resnet50-11ad3fa6.pth' -> sha256 prefix
+from robustness.zoo.weight_files import (
+    expected_sha256_prefix,
+    is_offline,
+    torch_hub_checkpoint_dir,
+)
 
 
 def cache_file(weights: Any) -> Path:
     """Where torchvision caches this weights member's checkpoint."""
     return torch_hub_checkpoint_dir() / Path(urlparse(weights.url).path).name
-
-
-def expected_sha256_prefix(file: Path) -> str | None:
-    """The SHA-256 prefix torchvision embeds in checkpoint file names, if any."""
-    match = _HASH_IN_NAME.search(file.name)
-    return match.group(1) if match else None
 
 
 def missing_weights_message(name: str, weights: Any, reason: str) -> str:
@@ -70,16 +65,6 @@ def locate_torchvision_weights(name: str, weights: Any) -> tuple[Path, str]:
             reason = f"download failed: {type(exc).__name__}: {str(exc)[:300]}"
             raise WeightsNotFoundError(missing_weights_message(name, weights, reason)) from exc
     return file, f"torch-cache:{file.name}"
-
-
-def verify_cache_file(file: Path, sha256: str) -> None:
-    """Refuse a cached checkpoint whose hash disagrees with the prefix in its file name."""
-    prefix = expected_sha256_prefix(file)
-    if prefix and not sha256.startswith(prefix):
-        raise WeightsMismatchError(
-            f"{file}: SHA-256 {sha256[:16]}... does not start with {prefix} as its name says; "
-            "the file is corrupt or truncated. Delete it and download it again."
-        )
 
 
 @contextmanager

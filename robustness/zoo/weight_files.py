@@ -19,11 +19,12 @@ from pathlib import Path
 
 import torch
 
-from robustness.zoo.errors import UnsafeWeightsError
+from robustness.zoo.errors import UnsafeWeightsError, WeightsMismatchError
 
 _TRUE_VALUES = {"1", "true", "yes", "on"}
 _WRAPPER_KEYS = ("state_dict", "model")
 _PREFIXES = ("module.", "_orig_mod.")
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")
 _SAFETENSORS_MAGIC_OFFSET = 8  # u64 header length, then the JSON header starting with '{'
 
 
@@ -58,6 +59,22 @@ def sha256_of_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_bytes):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def expected_sha256_prefix(file: Path) -> str | None:
+    """The SHA-256 prefix torch hub file names embed ('resnet50-11ad3fa6.pth'), if any."""
+    match = _HASH_IN_NAME.search(file.name)
+    return match.group(1) if match else None
+
+
+def verify_hash_in_name(file: Path, sha256: str) -> None:
+    """Refuse a torch hub cache file whose SHA-256 disagrees with the prefix in its name."""
+    prefix = expected_sha256_prefix(file)
+    if prefix and not sha256.startswith(prefix):
+        raise WeightsMismatchError(
+            f"{file}: SHA-256 {sha256[:16]}... does not start with {prefix} as its name says; "
+            "the file is corrupt or truncated. Delete it and download it again."
+        )
 
 
 def _looks_like_safetensors(path: Path) -> bool:

@@ -191,6 +191,19 @@ def test_torchvision_cache_file_is_found_and_checked_against_its_name(
     assert str(cached) in str(info.value)
 
 
+def test_timm_legacy_torch_hub_cache_is_searched_and_hash_checked(
+    offline_empty_caches: dict[str, Path],
+) -> None:
+    # before the HF hub, timm downloaded pretrained_cfg.url into the torch hub cache
+    checkpoints = offline_empty_caches["torch_checkpoints"]
+    checkpoints.mkdir(parents=True)
+    cached = checkpoints / Path(get_pretrained_cfg(TIMM_CNN).url).name
+    save_file(timm.create_model(TIMM_CNN, pretrained=False).state_dict(), str(cached))
+    with pytest.raises(WeightsMismatchError, match="corrupt") as info:
+        load_model(TIMM_CNN)
+    assert str(cached) in str(info.value)
+
+
 def test_missing_timm_weights_offline_names_model_and_cache_paths(
     offline_empty_caches: dict[str, Path],
 ) -> None:

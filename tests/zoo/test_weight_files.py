@@ -9,13 +9,15 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from robustness.zoo.errors import UnsafeWeightsError
+from robustness.zoo.errors import UnsafeWeightsError, WeightsMismatchError
 from robustness.zoo.weight_files import (
+    expected_sha256_prefix,
     hf_hub_cache_dir,
     is_offline,
     read_state_dict,
     sha256_of_file,
     torch_hub_checkpoint_dir,
+    verify_hash_in_name,
 )
 
 
@@ -123,3 +125,17 @@ def test_offline_switches(
     monkeypatch.setenv("ROBUSTNESS_OFFLINE", robustness)
     monkeypatch.setenv("HF_HUB_OFFLINE", hf)
     assert is_offline() is expected
+
+
+def test_hash_prefix_in_torch_hub_file_names(tmp_path: Path) -> None:
+    data = b"pretend checkpoint bytes"
+    digest = hashlib.sha256(data).hexdigest()
+    good = tmp_path / f"resnet50-{digest[:8]}.pth"
+    good.write_bytes(data)
+    assert expected_sha256_prefix(good) == digest[:8]
+    verify_hash_in_name(good, sha256_of_file(good))  # no error
+    bad = tmp_path / "resnet50-11ad3fa6.pth"
+    bad.write_bytes(data)
+    with pytest.raises(WeightsMismatchError, match="corrupt"):
+        verify_hash_in_name(bad, sha256_of_file(bad))
+    assert expected_sha256_prefix(tmp_path / "model.safetensors") is None
