@@ -55,6 +55,13 @@ def _truncate(values: np.ndarray) -> np.ndarray:
         return np.asarray(values).astype(np.uint8)
 
 
+def _clip_scale_truncate(values: np.ndarray) -> np.ndarray:
+    """``np.uint8(np.clip(values, 0, 1) * 255)`` computed in place on a float array."""
+    np.clip(values, 0, 1, out=values)
+    values *= 255
+    return _truncate(values)
+
+
 # ----------------------------------------------------------------- snow
 def snow_sample(rng: np.random.RandomState, severity: int, shape, preset: str) -> Params:
     mean, std = _params("snow", severity, preset)[:2]
@@ -170,10 +177,14 @@ def fog_sample(rng: np.random.RandomState, severity: int, shape, preset: str) ->
 def fog_transform(image: np.ndarray, params: Params, severity: int, preset: str):
     strength, _ = _params("fog", severity, preset)
     height, width = image.shape[:2]
-    x = np.array(image) / 255.0
-    max_val = x.max()
-    x += strength * params["plasma"][:height, :width][..., np.newaxis]
-    return _truncate(np.clip(x * max_val / (max_val + strength), 0, 1) * 255)
+    x = image / 255.0
+    max_val = image.max() / 255.0  # == x.max(): division by 255 is monotonic
+    fog = strength * params["plasma"][:height, :width]
+    for channel in range(x.shape[2]):  # per channel: long inner loops, same sums
+        x[..., channel] += fog
+    x *= max_val
+    x /= max_val + strength
+    return _clip_scale_truncate(x)
 
 
 # ----------------------------------------------------------------- spatter
@@ -204,24 +215,23 @@ def spatter_transform(image: np.ndarray, params: Params, severity: int, preset: 
     liquid[liquid < threshold] = 0
     if mode == 0:  # water
         liquid = (liquid * 255).astype(np.uint8)
-        mask = cv2.cvtColor(liquid * _water_shading(liquid), cv2.COLOR_GRAY2BGRA)
+        # The reference works in BGRA and drops alpha at the end; alpha never reaches the
+        # colour channels, so the same float32 operations run on the three channels only.
+        mask = liquid * _water_shading(liquid)  # float32
         with np.errstate(invalid="ignore", divide="ignore"):
-            mask /= np.max(mask, axis=(0, 1))
+            mask /= np.max(mask)
         mask *= intensity
-        ones = np.ones_like(mask[..., :1])
-        color = np.concatenate([value * ones for value in _WATER_BGR], axis=2)
-        color = cv2.cvtColor(color, cv2.COLOR_BGR2BGRA)
-        x = cv2.cvtColor(x, cv2.COLOR_BGR2BGRA)
-        out = cv2.cvtColor(np.clip(x + mask * color, 0, 1), cv2.COLOR_BGRA2BGR)
-        return _truncate(out * 255)
+        out = np.empty_like(x)
+        for channel, value in enumerate(_WATER_BGR):
+            out[..., channel] = x[..., channel] + mask * np.float32(value)
+        return _clip_scale_truncate(out)
     # mud
     blobs = skimage_gaussian(np.where(liquid > threshold, 1, 0).astype(np.float32), intensity)
     blobs[blobs < 0.8] = 0
-    ones = np.ones_like(x[..., :1])
-    color = np.concatenate([value * ones for value in _MUD_BGR], axis=2)
-    color *= blobs[..., np.newaxis]
-    x *= 1 - blobs[..., np.newaxis]
-    return _truncate(np.clip(x + color, 0, 1) * 255)
+    keep = 1 - blobs
+    for channel, value in enumerate(_MUD_BGR):  # same float32 operations, channel by channel
+        x[..., channel] = x[..., channel] * keep + np.float32(value) * blobs
+    return _clip_scale_truncate(x)
 
 
 CORRUPTIONS = (
