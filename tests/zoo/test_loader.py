@@ -382,3 +382,42 @@ def test_failed_torchvision_download_becomes_weights_not_found(
     monkeypatch.setattr(torch.hub, "download_url_to_file", unreachable)
     with pytest.raises(WeightsNotFoundError, match="download failed: TimeoutError"):
         load_model("tv:resnet18.IMAGENET1K_V1")
+
+
+def test_torchvision_builder_specifics_still_apply(tmp_path: Path) -> None:
+    # Inception-v3 with weights: torchvision's builder sets transform_input=True (re-normalising
+    # inside the model) and expects the auxiliary head in the checkpoint.
+    reference = torchvision.models.inception_v3(
+        weights=None, aux_logits=True, transform_input=True, init_weights=False
+    )
+    file = tmp_path / "inception.safetensors"
+    save_file(reference.state_dict(), str(file))
+    loaded = load_model("tv:inception_v3.IMAGENET1K_V1", weights=file)
+    assert loaded.network.model.transform_input is True
+    assert loaded.info.img_size == 299 and loaded.info.interpolation == "bilinear"
+    preset = get_model_weights("inception_v3").IMAGENET1K_V1.transforms()
+    images = _images(80, n=1)
+    expected = _reference_logits(reference, images, preset.mean, preset.std)
+    assert torch.allclose(_logits(loaded, images), expected, atol=1e-4)
+
+
+def test_torchvision_densenet_legacy_key_names(tmp_path: Path) -> None:
+    # torchvision's densenet loader renames 'denselayerN.norm.1.weight' -> '...norm1.weight'
+    reference = torchvision.models.densenet121(weights=None)
+    legacy = {}  # as saved by old PyTorch: no BatchNorm num_batches_tracked either
+    for key, value in reference.state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        for part in ("norm", "relu", "conv"):
+            for index in ("1", "2"):
+                key = key.replace(f".{part}{index}.", f".{part}.{index}.")
+        legacy[key] = value
+    assert "features.denseblock1.denselayer1.norm.1.weight" in legacy
+    file = tmp_path / "densenet121_legacy.pth"
+    torch.save(legacy, file)
+    loaded = load_model("tv:densenet121", weights=file)
+    preset = get_model_weights("densenet121").DEFAULT.transforms()
+    images = _images(32, n=1)
+    expected = _reference_logits(reference, images, preset.mean, preset.std)
+    assert torch.allclose(_logits(loaded, images), expected, atol=1e-5)
+    assert loaded.info.family == "densenet"
