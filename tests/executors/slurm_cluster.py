@@ -61,7 +61,7 @@ def slurm_conf_text(root: Path, cpus: int, memory_mb: int, ports: tuple[int, int
             f"SlurmctldLogFile={root}/log/slurmctld.log",
             f"SlurmdLogFile={root}/log/slurmd.log",
             f"PlugStackConfig={root}/plugstack.conf",
-            "ProctrackType=proctrack/linuxproc",
+            "ProctrackType=proctrack/pgid",  # linuxproc let SIGTERM-ignoring tasks outlive scancel here
             "TaskPlugin=task/none",
             "JobAcctGatherType=jobacct_gather/none",
             "AccountingStorageType=accounting_storage/none",
