@@ -205,3 +205,44 @@ def test_fidelity_is_bit_exact_here(name):
     image = photo_224(1)
     ref = reference_corrupt(image, name, 3, 7)
     np.testing.assert_array_equal(corrupt(image, name, 3, rng=our_rng(7)), ref)
+
+
+# ----------------------------------------------------------------- tables vs the installed source
+def reference_tables() -> dict:
+    """``c = [...]`` of each reference function, parsed (not executed) from imagenet_c's source.
+    ``np.arange(a, b, s)`` entries become ``(a, b, s)``."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("imagenet_c")
+    if spec is None or spec.origin is None:
+        from reference import require_reference
+
+        require_reference()  # skips (fails under CI) with the reason
+    source = (Path(spec.origin).parent / "corruptions.py").read_text()
+
+    def value(node):
+        if isinstance(node, ast.Call):  # np.arange(start, stop, step)
+            return tuple(ast.literal_eval(arg) for arg in node.args)
+        return ast.literal_eval(node)
+
+    tables = {}
+    for func in ast.parse(source).body:
+        if isinstance(func, ast.FunctionDef):
+            for stmt in func.body:
+                if isinstance(stmt, ast.Assign) and getattr(stmt.targets[0], "id", "") == "c":
+                    table = stmt.value.value if isinstance(stmt.value, ast.Subscript) else None
+                    try:
+                        tables[func.name] = [value(item) for item in table.elts]
+                    except (AttributeError, ValueError):  # e.g. elastic's 244 * 2
+                        pass
+                    break
+    return tables
+
+
+@pytest.mark.parametrize("name", BLUR)
+def test_imagenet_table_equals_the_installed_reference_source(name):
+    assert [tuple(v) if isinstance(v, tuple) else v for v in TABLES["imagenet"][name]] == (
+        reference_tables()[name]
+    )

@@ -198,3 +198,10 @@ def test_fidelity_is_bit_exact_here(name):
 def test_reference_module_is_the_shimmed_original():
     module = require_oracle()
     assert module is load_reference() and hasattr(module, "plasma_fractal")
+
+
+@pytest.mark.parametrize("name", WEATHER)
+def test_imagenet_table_equals_the_installed_reference_source(name):
+    from test_blur import reference_tables
+
+    assert TABLES["imagenet"][name] == reference_tables()[name]
