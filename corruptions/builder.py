@@ -329,12 +329,22 @@ def _worker(args: tuple[BuildConfig, str]) -> ImageResult:
     return corrupt_one_image(*args)
 
 
+def _init_worker() -> None:
+    """One OpenCV thread per worker process: the processes are the parallelism."""
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:
+        pass
+
+
 def _run(config: BuildConfig, relpaths: list[str], workers: int) -> Iterator[ImageResult]:
     jobs = [(config, r) for r in relpaths]
     if workers <= 1:
         yield from map(_worker, jobs)
         return
-    with multiprocessing.get_context().Pool(workers) as pool:
+    with multiprocessing.get_context().Pool(workers, initializer=_init_worker) as pool:
         yield from pool.imap_unordered(_worker, jobs, chunksize=1)
 
 
