@@ -14,7 +14,10 @@ checkpoint filter and loads strictly, exactly as after a download. A user's file
 
 from __future__ import annotations
 
+import logging
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -155,13 +158,41 @@ def build_timm_from_cache(name: str, file: Path, weights_label: str) -> nn.Modul
         raise _mismatch(name, weights_label, exc) from exc
 
 
+class _MissingKeysRecorder(logging.Handler):
+    """Collects timm's 'Missing keys ...' log records (timm loads some archs non-strictly)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Missing keys"):
+            self.messages.append(message)
+
+
+@contextmanager
+def _recording_missing_keys() -> Iterator[_MissingKeysRecorder]:
+    logger = logging.getLogger("timm.models._builder")
+    recorder, old_level = _MissingKeysRecorder(), logger.level
+    logger.addHandler(recorder)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield recorder
+    finally:
+        logger.removeHandler(recorder)
+        logger.setLevel(old_level)
+
+
 def build_timm_from_state_dict(name: str, state_dict: dict, weights_label: str) -> nn.Module:
     """A timm model with a user's state dict.
 
     First a strict ``load_state_dict`` (what timm's ``validate.py --checkpoint`` does); if
     the keys do not match, timm's pretrained path, whose per-architecture checkpoint filter
     converts original-format checkpoints (e.g. OpenCLIP 'visual.trunk.' ViTs). That fallback
-    briefly holds an extra copy of the weights (timm deep-copies its config).
+    briefly holds an extra copy of the weights (timm deep-copies its config), and is refused
+    when timm reports missing keys (it loads a few architectures, e.g. DLA, non-strictly).
     """
     model = timm.create_model(name, pretrained=False)
     try:
@@ -170,10 +201,13 @@ def build_timm_from_state_dict(name: str, state_dict: dict, weights_label: str) 
     except RuntimeError as strict_error:
         del model
         try:
-            model = timm.create_model(
-                name, pretrained=True, pretrained_cfg_overlay={"state_dict": state_dict}
-            )
+            with _recording_missing_keys() as recorder:
+                model = timm.create_model(
+                    name, pretrained=True, pretrained_cfg_overlay={"state_dict": state_dict}
+                )
         except (RuntimeError, KeyError, ValueError):
+            raise _mismatch(name, weights_label, strict_error) from strict_error
+        if recorder.messages:
             raise _mismatch(name, weights_label, strict_error) from strict_error
     model.pretrained_cfg.pop("state_dict", None)  # drop timm's copy of the weights
     return model

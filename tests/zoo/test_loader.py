@@ -109,6 +109,21 @@ def test_timm_checkpoint_filter_converts_original_format(tmp_path: Path) -> None
     assert "state_dict" not in loaded.network.model.pretrained_cfg  # no lingering copy
 
 
+def test_partial_timm_checkpoint_refused_even_where_timm_loads_non_strictly(
+    tmp_path: Path,
+) -> None:
+    # timm builds DLA with pretrained_strict=False: a checkpoint without the classifier would
+    # otherwise load "successfully" with a random head
+    state = timm.create_model("dla46_c.in1k", pretrained=False).state_dict()
+    file = tmp_path / "dla_without_head.safetensors"
+    save_file({k: v for k, v in state.items() if not k.startswith("fc.")}, str(file))
+    with pytest.raises(WeightsMismatchError, match="fc.weight"):
+        load_model("dla46_c.in1k", weights=file)
+    complete = tmp_path / "dla.safetensors"
+    save_file(state, str(complete))
+    assert load_model("dla46_c.in1k", weights=complete).info.weights == str(complete.resolve())
+
+
 @pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
 def test_torchvision_file_matches_in_memory_model(tmp_path: Path, suffix: str) -> None:
     reference = torchvision.models.resnet18(weights=None)
