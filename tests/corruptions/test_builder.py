@@ -297,3 +297,22 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     assert main(["build", str(tmp_path / "missing"), str(tmp_path / "out"), "--corruptions",
                  cheap_corruptions(1)[0], "--no-progress"]) == 2  # fmt: skip
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_harness_imagenet_c_reader_opens_the_output(tmp_path):
+    """The written layout is the one ``robustness.datasets.imagenet_c`` reads."""
+    from robustness.datasets.imagenet_c import open_imagenet_c, units_on_disk
+
+    src = make_source(tmp_path, n_classes=0)
+    for wnid in ("n01440764", "n01443537"):
+        (src / wnid).mkdir(parents=True)
+        for i in range(2):
+            img = np.full((40, 60, 3), 40 * i + 30, np.uint8)
+            Image.fromarray(img).save(src / wnid / f"ILSVRC2012_val_{i:08d}.JPEG")
+    name = cheap_corruptions(1)[0]
+    build_corrupted_set(src, tmp_path / "c", corruptions=name, severities="2,4", progress=False)
+    assert units_on_disk(tmp_path / "c") == [(name, 2), (name, 4)]
+    testset = open_imagenet_c(tmp_path / "c", name, 4, allow_partial=True)
+    assert list(testset.relpaths) == [f"{w}/ILSVRC2012_val_{i:08d}.JPEG"
+                                      for w in ("n01440764", "n01443537") for i in range(2)]  # fmt: skip
+    assert list(testset.labels) == [0, 0, 1, 1]  # ImageNet-1k indices of the two wnids
