@@ -292,49 +292,65 @@ def _linear_zoom_axis(n_in: int, zoom_factor: float, first: int, n_keep: int):
     return lower, upper, weight_lower, weight_upper, valid
 
 
-def clipped_zoom(image: np.ndarray, zoom_factor: float) -> np.ndarray:
+class _ZoomBuffers:
+    """Scratch arrays reused across the zoom factors of one image: fresh multi-megabyte
+    temporaries per factor cost more in page faults than the arithmetic itself."""
+
+    def __init__(self, height: int, width: int, channels: int, dtype) -> None:
+        self.rows_in = np.empty(height * width * channels, dtype=dtype)
+        self.rows = np.empty(height * width * channels, dtype=np.float64)
+        self.total = np.empty((height, width * channels), dtype=np.float64)
+        self.term = np.empty((height, width * channels), dtype=np.float64)
+
+
+def clipped_zoom(
+    image: np.ndarray, zoom_factor: float, out: np.ndarray | None = None, buffers=None
+) -> np.ndarray:
     """Zoom the centre of ``image`` (HxWxC float, C >= 1) by ``zoom_factor`` and crop back to HxW.
 
     Same result as the reference's ``scipy.ndimage.zoom(crop, (z, z, 1), order=1)`` followed
     by the centre trim (each axis uses its own length, the reference's rule on squares),
     computed only for the kept pixels: per output, the four bilinear terms
-    ``(x * w_row) * w_col`` are summed in scipy's order in float64 and cast to the input dtype.
+    ``(x * w_row) * w_col`` are summed in scipy's order in float64 and cast to the input dtype
+    (into ``out`` when given).
     """
-    height, width = image.shape[:2]
+    height, width, channels = image.shape
+    buffers = buffers or _ZoomBuffers(height, width, channels, image.dtype)
     crop_h = int(np.ceil(height / zoom_factor))
     crop_w = int(np.ceil(width / zoom_factor))
     top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    crop = image[top : top + crop_h, left : left + crop_w]
     trim_top = (int(round(crop_h * zoom_factor)) - height) // 2
     trim_left = (int(round(crop_w * zoom_factor)) - width) // 2
     r0, r1, wr0, wr1, row_ok = _linear_zoom_axis(crop_h, zoom_factor, trim_top, height)
     c0, c1, wc0, wc1, col_ok = _linear_zoom_axis(crop_w, zoom_factor, trim_left, width)
     # Work on (rows, columns * channels) so every elementwise loop runs over long rows.
-    channels = image.shape[2]
-    offsets = np.arange(channels)
-    c0, c1 = (c0[:, None] * channels + offsets).ravel(), (c1[:, None] * channels + offsets).ravel()
+    channel = np.arange(channels)
+    c0 = (c0[:, None] * channels + channel).ravel()
+    c1 = (c1[:, None] * channels + channel).ravel()
     wc0, wc1 = np.repeat(wc0, channels), np.repeat(wc1, channels)
-    flat = crop.reshape(crop_h, crop_w * channels)
-    rows = flat[r0].astype(np.float64)
-    rows *= wr0[:, None]
-    total = np.take(rows, c0, axis=1)
-    total *= wc0
-    term = np.take(rows, c1, axis=1)
-    term *= wc1
-    total += term
-    rows = flat[r1].astype(np.float64)
-    rows *= wr1[:, None]
-    np.take(rows, c0, axis=1, out=term)
-    term *= wc0
-    total += term
-    np.take(rows, c1, axis=1, out=term)
-    term *= wc1
-    total += term
-    total = total.reshape(height, width, channels)
+    flat = image[top : top + crop_h, left : left + crop_w].reshape(crop_h, crop_w * channels)
+    # Contiguous views of flat scratch arrays; mode="clip" (indices are always in range) keeps
+    # np.take from buffering its output.
+    rows_in = buffers.rows_in[: height * crop_w * channels].reshape(height, -1)
+    rows = buffers.rows[: height * crop_w * channels].reshape(height, -1)
+    total, term = buffers.total, buffers.term
+    for which, (row_index, row_weight) in enumerate(((r0, wr0), (r1, wr1))):
+        np.take(flat, row_index, axis=0, out=rows_in, mode="clip")
+        np.multiply(rows_in, row_weight[:, None], out=rows)  # float64(x) * w_row
+        for col_index, col_weight in ((c0, wc0), (c1, wc1)):
+            target = total if (which == 0 and col_index is c0) else term
+            np.take(rows, col_index, axis=1, out=target, mode="clip")
+            target *= col_weight
+            if target is term:
+                total += term
+    result = total.reshape(height, width, channels)
     if not (row_ok.all() and col_ok.all()):
-        total[~row_ok] = 0
-        total[:, ~col_ok] = 0
-    return total.astype(image.dtype)
+        result[~row_ok] = 0
+        result[:, ~col_ok] = 0
+    if out is None:
+        return result.astype(image.dtype)
+    np.copyto(out, result, casting="same_kind")
+    return out
 
 
 def zoom_factors(severity: int, preset: str) -> np.ndarray:
@@ -347,8 +363,10 @@ def zoom_blur_transform(image: np.ndarray, params: Params, severity: int, preset
     factors = zoom_factors(severity, preset)
     x = (image / 255.0).astype(np.float32)
     total = np.zeros_like(x)
+    zoomed = np.empty_like(x)
+    buffers = _ZoomBuffers(*x.shape, x.dtype)
     for factor in factors:
-        total += clipped_zoom(x, factor)
+        total += clipped_zoom(x, factor, out=zoomed, buffers=buffers)  # float32, as the reference
     total += x
     total /= len(factors) + 1
     return _clip_scale_truncate(total)
