@@ -6,11 +6,14 @@ level to the level below when truncated), with scikit-image's HSV conversion (gr
 elastic_transform: OpenCV's ``warpAffine`` re-done in torch (bilinear,
 reflect-101 border), then scipy's
 ``map_coordinates(order=1, mode='reflect')`` along the smoothed displacement.
-jpeg_compression and pixelate are not native: they run the numpy path per
-image (PIL's codec and resampler).
+pixelate: PIL's BOX resampling re-done exactly (its fixed-point coefficients,
+horizontal pass then vertical, each rounded to 8 bits), down and back up.
+jpeg_compression is not native: it runs the numpy path (PIL's codec) per image.
 """
 
 from __future__ import annotations
+
+import functools
 
 import cv2
 import numpy as np
@@ -185,9 +188,67 @@ def _elastic(images, params, severity, preset):
     return truncate_levels(sampled.to(torch.float32))
 
 
+# ---------------------------------------------------------------- pixelate
+PIL_PRECISION_BITS = 22  # Pillow's 8-bit resampling: 32 - 8 - 2
+
+
+@functools.lru_cache(maxsize=64)
+def pil_box_coefficients(in_size: int, out_size: int) -> np.ndarray:
+    """(out_size, in_size) integer weights of Pillow's BOX resampling along one axis.
+
+    Pillow's rule: output pixel ``xx`` covers ``center +- support`` with
+    ``center = (xx + 0.5) * scale``, ``support = 0.5 * max(scale, 1)``; taps are
+    box-filter values at ``(x - center + 0.5) / max(scale, 1)``, normalised, then
+    stored as ``int(0.5 + w * 2**22)``.
+    """
+    scale = in_size / out_size
+    filterscale = max(scale, 1.0)
+    support = 0.5 * filterscale
+    coefficients = np.zeros((out_size, in_size), dtype=np.int64)
+    for xx in range(out_size):
+        center = (xx + 0.5) * scale
+        xmin = max(int(center - support + 0.5), 0)
+        xmax = min(int(center + support + 0.5), in_size)
+        taps = np.arange(xmin, xmax)
+        arg = (taps - center + 0.5) / filterscale
+        weights = ((arg > -0.5) & (arg <= 0.5)).astype(np.float64)
+        if weights.sum() != 0:
+            weights /= weights.sum()
+        coefficients[xx, xmin:xmax] = (0.5 + weights * (1 << PIL_PRECISION_BITS)).astype(np.int64)
+    return coefficients
+
+
+def _pil_resample_axis(levels: torch.Tensor, dim: int, out_size: int) -> torch.Tensor:
+    """One Pillow 8-bit BOX pass along ``dim`` (2 rows, 3 columns) of float64 integer levels."""
+    coeff = pil_box_coefficients(levels.shape[dim], out_size)
+    k = torch.from_numpy(coeff).to(device=levels.device, dtype=torch.float64)
+    moved = levels.movedim(dim, -1)
+    sums = torch.matmul(moved, k.T) + (1 << (PIL_PRECISION_BITS - 1))  # exact integers
+    out = torch.floor(sums / (1 << PIL_PRECISION_BITS)).clamp(0, 255)
+    return out.movedim(-1, dim)
+
+
+def pil_box_resize(levels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``Image.resize((width, height), Image.BOX)`` on uint8 NCHW levels (columns, then rows)."""
+    x = levels.to(torch.float64)
+    if width != x.shape[3]:
+        x = _pil_resample_axis(x, 3, width)
+    if height != x.shape[2]:
+        x = _pil_resample_axis(x, 2, height)
+    return x.to(torch.uint8)
+
+
+def _pixelate(images, params, severity, preset):
+    factor = severity_params(TABLES, preset, "pixelate", severity)
+    h, w = images.shape[2:]
+    small = pil_box_resize(images, max(1, int(h * factor)), max(1, int(w * factor)))
+    return pil_box_resize(small, h, w)
+
+
 BATCHED = (
     BatchedCorruption("contrast", no_params_sample, no_params_from_numpy, _contrast),
     BatchedCorruption("brightness", no_params_sample, no_params_from_numpy, _brightness),
     BatchedCorruption("saturate", no_params_sample, no_params_from_numpy, _saturate),
     BatchedCorruption("elastic_transform", _elastic_sample, _elastic_from_numpy, _elastic),
+    BatchedCorruption("pixelate", no_params_sample, no_params_from_numpy, _pixelate),
 )

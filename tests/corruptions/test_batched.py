@@ -219,3 +219,18 @@ def test_glass_sources_follow_the_sequential_copy_on_a_small_case():
             x[row, col] = x[row + dy, col + dx]
     got = glass_sources(h, w, d, torch.from_numpy(offsets[None]))[0].numpy()
     np.testing.assert_array_equal(got, x.ravel())
+
+
+@pytest.mark.parametrize("src,dst", [((224, 224), (134, 134)), ((37, 50), (11, 23)),
+                                     ((11, 23), (37, 50)), ((64, 48), (64, 17))])  # fmt: skip
+def test_pil_box_resize_is_exact(src, dst):
+    """Bit-equal to ``Image.resize(..., Image.BOX)``, down- and up-sampling, odd ratios."""
+    from PIL import Image
+
+    from corruptions.batched.digital import pil_box_resize
+
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (*src, 3), dtype=np.uint8)
+    expected = np.asarray(Image.fromarray(img).resize((dst[1], dst[0]), Image.BOX))
+    got = hwc(pil_box_resize(nchw(img[None]), *dst))[0]
+    np.testing.assert_array_equal(got, expected)
