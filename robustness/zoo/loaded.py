@@ -24,7 +24,7 @@ class ModelInfo:
     """Provenance and preprocessing of a loaded model (all JSON-able)."""
 
     name: str  # canonical, with weight tag: 'resnet50.a1_in1k', 'tv:resnet50.IMAGENET1K_V2'
-    source: str  # 'timm' | 'torchvision'
+    source: str  # 'timm' | 'torchvision' | 'local-dir'
     architecture: str  # 'resnet50'
     family: str | None  # curated family ('resnet', 'vit', ...) or None
     kind: str  # 'cnn' | 'vit'

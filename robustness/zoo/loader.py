@@ -11,6 +11,7 @@ from torch import nn
 from robustness.zoo import timm_models, torchvision_models
 from robustness.zoo.families import family_of, kind_of
 from robustness.zoo.loaded import LoadedModel, ModelInfo, NormalizedClassifier
+from robustness.zoo.local_dir import is_local_dir_name, load_local_dir
 from robustness.zoo.names import (
     IMAGENET1K_CLASSES,
     ModelName,
@@ -135,6 +136,8 @@ def load_model(
     """
     if weights is not None and not pretrained:
         raise ValueError("weights= was given with pretrained=False; drop one of them.")
+    if is_local_dir_name(name):
+        return _finish_local_dir(name, weights, device, use_test_size)
     parsed = parse_model_name(name)
     if parsed.source == "torchvision":
         model, transform, fields = _load_torchvision(parsed, weights, pretrained)
@@ -148,6 +151,33 @@ def load_model(
         architecture=parsed.architecture,
         family=family_of(fields["name"]),
         kind=kind_of(fields["name"]),
+        param_count=_param_count_millions(model),
+        img_size=transform.crop_size,
+        interpolation=transform.interpolation,
+        label_space="imagenet-1k",
+        mean=transform.mean,
+        std=transform.std,
+        **fields,
+    )
+    return LoadedModel(network=network, transform=transform, info=info, device=target)
+
+
+def _finish_local_dir(
+    name: str, weights: str | Path | None, device: str | torch.device, use_test_size: bool
+) -> LoadedModel:
+    """``local-dir:<folder>`` models: a timm export folder (see :mod:`robustness.zoo.local_dir`)."""
+    if weights is not None:
+        raise ValueError(f"{name}: the folder holds the weights; drop weights=")
+    model, transform, fields = load_local_dir(name, use_test_size)
+    arch = fields.pop("_architecture")
+    family = fields.pop("_family") or family_of(arch)
+    kind = fields.pop("_kind") or kind_of(arch)
+    target = resolve_device(device)
+    network = NormalizedClassifier(model, transform.mean, transform.std).eval().to(target)
+    info = ModelInfo(
+        architecture=arch,
+        family=family,
+        kind=kind,
         param_count=_param_count_millions(model),
         img_size=transform.crop_size,
         interpolation=transform.interpolation,

@@ -6,6 +6,7 @@ import fnmatch
 
 from robustness.zoo.errors import UnknownModelError
 from robustness.zoo.families import FAMILIES, list_family
+from robustness.zoo.local_dir import canonical_local_dir_name, is_local_dir_name
 from robustness.zoo.names import (
     IMAGENET1K_CLASSES,
     TORCHVISION_PREFIX,
@@ -45,6 +46,8 @@ def expand_wildcard(pattern: str) -> list[str]:
 
 
 def _expand_one(item: str) -> list[str]:
+    if is_local_dir_name(item):
+        return [canonical_local_dir_name(item)]
     if item.startswith("family:") or item in FAMILIES:
         try:
             return list_family(item)
