@@ -1,0 +1,520 @@
+"""Statistical report tables and plots: gaps, fits, effective robustness, corruption metrics.
+
+Two sources give the same tables (columns are described in ``README_tables.md``):
+
+* the per-image store (:func:`write_report`): gaps between sets that share images (ImageNet-C
+  vs val, ReaL vs val) get a paired bootstrap interval and an exact McNemar p-value;
+* published aggregate tables (:mod:`robustness.report.published`): only aggregate methods.
+
+The common aggregate input is an *accuracy frame*: one row per (model, test set) with columns
+``model, test_set, baseline, top1, n`` -- ``baseline`` is the test set this one is compared
+with (None for a baseline itself), ``top1`` is in percent, ``n`` the number of images (NaN when
+unknown). Every table written here is in percent (CE and mCE too: ResNet-50's mCE is 76.7).
+Gaps are ``shift top1 - baseline top1``: negative means accuracy fell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..stats.corruption import (
+    COMMON_CORRUPTIONS,
+    alexnet_errors,
+    corruption_error,
+    relative_corruption_error,
+)
+from ..stats.fits import TRANSFORMS, FitResult, effective_robustness, fit_line
+from ..stats.intervals import newcombe_difference, paired_bootstrap_difference
+from ..stats.paired import mcnemar_exact
+from ..store import Store, UnitDir
+
+#: sets whose stored ``baseline`` is empty but which re-score the baseline's own images
+PAIRED_BASELINES = {"imagenet-real": "imagenet"}
+IMAGENET_C_PREFIX = "imagenet-c."
+#: name of the per-model mean over all ImageNet-C sets, used as one more shift in fits
+IMAGENET_C_MEAN = "imagenet-c (mean)"
+ACCURACY_COLUMNS = ["model", "test_set", "baseline", "top1", "n"]
+GAP_COLUMNS = ["model", "shift", "baseline", "baseline_top1", "shift_top1", "gap", "gap_low",
+               "gap_high", "method", "p_value", "n_baseline", "n_shift"]
+FIT_COLUMNS = ["shift", "scale", "slope", "slope_low", "slope_high", "intercept",
+               "intercept_low", "intercept_high", "r2", "n_models"]
+ER_COLUMNS = ["model", "shift", "scale", "er", "baseline_fit_set"]
+CORRUPTION_COLUMNS = ["model", "corruption", "severity", "error", "ce", "relative_ce", "mce",
+                      "relative_mce", "mce_unnormalized", "clean_error"]
+PAIRED_METHOD = "paired-bootstrap+mcnemar-exact"
+INDEPENDENT_METHOD = "newcombe-hybrid-score"
+
+
+@dataclass
+class AnalysisOptions:
+    """Settings shared by the store report and the published-table analysis."""
+
+    scales: tuple[str, ...] = TRANSFORMS
+    plot_scale: str = "probit"
+    fit_models: str | None = None  # fnmatch pattern(s), comma-separated; None: all models
+    n_bootstrap: int = 1000  # resamples over models for fits
+    n_resamples: int = 2000  # resamples over images for paired gaps
+    alpha: float = 0.05
+    seed: int = 0
+    plots: bool = True
+
+
+@dataclass
+class Analysis:
+    """The tables of one report (DataFrames with the columns above) and notes on what was skipped."""
+
+    gaps: pd.DataFrame
+    fits: pd.DataFrame
+    effective_robustness: pd.DataFrame
+    corruptions: pd.DataFrame
+    fit_results: dict[tuple[str, str], FitResult] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- accuracy frames
+
+
+def imagenet_c_parts(test_set: str) -> tuple[str, int] | None:
+    """``imagenet-c.<corruption>.<severity>`` -> (corruption, severity); None for other names."""
+    if not test_set.startswith(IMAGENET_C_PREFIX):
+        return None
+    corruption, _, severity = test_set[len(IMAGENET_C_PREFIX):].rpartition(".")
+    if not corruption or not severity.isdigit():
+        return None
+    return corruption, int(severity)
+
+
+def accuracy_frame_from_units(units: pd.DataFrame) -> pd.DataFrame:
+    """The accuracy frame of ``tables.units_frame(store)`` (top1 in percent, plus k1 = #correct)."""
+    if units.empty:
+        return pd.DataFrame(columns=ACCURACY_COLUMNS + ["k1"])
+    acc = units[["model", "test_set", "baseline", "n", "k1"]].copy()
+    acc["baseline"] = [
+        PAIRED_BASELINES.get(ts) if not isinstance(b, str) else b
+        for ts, b in zip(acc["test_set"], acc["baseline"], strict=True)
+    ]
+    acc["top1"] = 100.0 * acc["k1"] / acc["n"]
+    return acc[ACCURACY_COLUMNS + ["k1"]].reset_index(drop=True)
+
+
+def shift_pairs(acc: pd.DataFrame) -> list[tuple[str, str]]:
+    """(shift, baseline) pairs whose baseline set is also in the frame, sorted by shift name."""
+    present = set(acc["test_set"])
+    pairs = {
+        (ts, b) for ts, b in zip(acc["test_set"], acc["baseline"], strict=True)
+        if isinstance(b, str) and b != ts and b in present
+    }
+    return sorted(pairs)
+
+
+def paired_accuracies(acc: pd.DataFrame, shift: str, baseline: str) -> pd.DataFrame:
+    """Models evaluated on both sets: ``model, baseline_top1, shift_top1, n_baseline, n_shift``."""
+    base = acc[acc["test_set"] == baseline].set_index("model")
+    new = acc[acc["test_set"] == shift].set_index("model")
+    models = sorted(set(base.index) & set(new.index))
+    return pd.DataFrame({
+        "model": models,
+        "baseline_top1": base.loc[models, "top1"].to_numpy(dtype=float),
+        "shift_top1": new.loc[models, "top1"].to_numpy(dtype=float),
+        "n_baseline": base.loc[models, "n"].to_numpy(dtype=float),
+        "n_shift": new.loc[models, "n"].to_numpy(dtype=float),
+    })
+
+
+def with_imagenet_c_mean(acc: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Add one ``imagenet-c (mean)`` row per model: mean top1 over every ImageNet-C set present.
+
+    Only models evaluated on all ImageNet-C sets found in the frame get the row. Its ``n`` is
+    the smallest per-set n (the sets share images, so this is the honest sample size).
+    """
+    is_c = acc["test_set"].map(lambda s: imagenet_c_parts(s) is not None)
+    c_rows = acc[is_c]
+    if c_rows.empty:
+        return acc, []
+    sets = set(c_rows["test_set"])
+    complete = c_rows.groupby("model")["test_set"].nunique() == len(sets)
+    notes = []
+    if not complete.all():
+        left = sorted(complete.index[~complete])
+        notes.append(f"{IMAGENET_C_MEAN}: left out {len(left)} model(s) without all {len(sets)} "
+                     f"ImageNet-C sets: {', '.join(left[:5])}{' ...' if len(left) > 5 else ''}")
+    rows = c_rows[c_rows["model"].isin(complete.index[complete])]
+    mean = rows.groupby("model").agg(top1=("top1", "mean"), n=("n", "min")).reset_index()
+    mean["test_set"] = IMAGENET_C_MEAN
+    mean["baseline"] = "imagenet"
+    return pd.concat([acc, mean[ACCURACY_COLUMNS]], ignore_index=True), notes
+
+
+# ---------------------------------------------------------------- gaps
+
+
+def independent_gap(k_baseline, n_baseline, k_shift, n_shift, alpha: float = 0.05):
+    """Gap (shift - baseline) with Newcombe's hybrid score interval, in percent: (gap, low, high)."""
+    ci = newcombe_difference(k_shift, n_shift, k_baseline, n_baseline, alpha)
+    return 100.0 * np.asarray(ci.estimate), 100.0 * np.asarray(ci.low), 100.0 * np.asarray(ci.high)
+
+
+def match_images(relpaths_shift: Sequence[str], relpaths_baseline: Sequence[str]):
+    """Indices (shift, baseline) pairing each shifted image with its baseline image, or None.
+
+    Images are identified by file name without folder and extension (ImageNet-C keeps val's
+    ``ILSVRC2012_val_XXXXXXXX`` names in class folders). The sets are paired only when every
+    shifted image is found in the baseline and names are unique in both.
+    """
+    shift_keys = [Path(str(p)).stem for p in relpaths_shift]
+    base_keys = [Path(str(p)).stem for p in relpaths_baseline]
+    if len(set(shift_keys)) != len(shift_keys) or len(set(base_keys)) != len(base_keys):
+        return None
+    position = {key: i for i, key in enumerate(base_keys)}
+    if not all(key in position for key in shift_keys):
+        return None
+    return np.arange(len(shift_keys)), np.array([position[k] for k in shift_keys], dtype=np.int64)
+
+
+def paired_gap(correct_baseline, correct_shift, n_resamples: int = 2000, alpha: float = 0.05,
+               seed: int = 0) -> tuple[float, float, float, float]:
+    """Gap on the same images, percent: (gap, low, high, exact McNemar p-value).
+
+    Interval: percentile paired bootstrap over images of acc_shift - acc_baseline.
+    """
+    ci = paired_bootstrap_difference(correct_shift, correct_baseline, n_resamples, alpha, seed)
+    test = mcnemar_exact(correct_shift, correct_baseline)
+    return 100.0 * ci.estimate, 100.0 * ci.low, 100.0 * ci.high, test.p_value
+
+
+def _gap_row(model, shift, baseline, base_top1, shift_top1, gap, low, high, method, p, nb, ns):
+    return dict(zip(GAP_COLUMNS, [model, shift, baseline, base_top1, shift_top1, gap, low, high,
+                                  method, p, nb, ns], strict=True))
+
+
+def gaps_from_counts(acc: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.DataFrame, list[str]]:
+    """Gaps of every shift against its baseline, treating the two sets as independent samples.
+
+    Needs ``n`` for both sets; ``k`` is taken as round(top1 / 100 * n) when the frame has no
+    ``k1`` column (published tables). Pairs without a known n are left out with a note.
+    """
+    rows, notes = [], []
+    for shift, baseline in shift_pairs(acc):
+        if shift == IMAGENET_C_MEAN:
+            continue
+        both = paired_accuracies(acc, shift, baseline)
+        known = both["n_baseline"].notna() & both["n_shift"].notna()
+        if not known.all():
+            notes.append(f"gaps {shift} vs {baseline}: no image count for {int((~known).sum())} "
+                         f"model(s); pass --n {shift}=N / --n {baseline}=N to include them")
+        both = both[known]
+        if both.empty:
+            continue
+        k_base = np.round(both["baseline_top1"] / 100.0 * both["n_baseline"])
+        k_shift = np.round(both["shift_top1"] / 100.0 * both["n_shift"])
+        gap, low, high = independent_gap(k_base, both["n_baseline"], k_shift, both["n_shift"],
+                                         alpha)
+        method = INDEPENDENT_METHOD
+        if PAIRED_BASELINES.get(shift) == baseline or imagenet_c_parts(shift) is not None:
+            method += " (same images, no per-image records: treated as independent)"
+        for i, r in enumerate(both.itertuples(index=False)):
+            rows.append(_gap_row(r.model, shift, baseline, r.baseline_top1, r.shift_top1,
+                                 float(np.atleast_1d(gap)[i]), float(np.atleast_1d(low)[i]),
+                                 float(np.atleast_1d(high)[i]), method, np.nan,
+                                 int(r.n_baseline), int(r.n_shift)))
+    return pd.DataFrame(rows, columns=GAP_COLUMNS), notes
+
+
+def gaps_from_records(units: pd.DataFrame, n_resamples: int = 2000, alpha: float = 0.05,
+                      seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
+    """Gaps from the store's per-image records (``units`` from ``tables.units_frame``).
+
+    Paired sets (every shifted image found in the baseline, see :func:`match_images`): paired
+    bootstrap interval and exact McNemar p-value on the shared images; ``baseline_top1`` and
+    ``n_baseline`` then refer to those shared images. Otherwise Newcombe's interval.
+    """
+    acc = accuracy_frame_from_units(units)
+    paths = {(m, t): p for m, t, p in zip(units["model"], units["test_set"], units["path"],
+                                          strict=True)}
+    rows, notes = [], []
+    for shift, baseline in shift_pairs(acc):
+        shared: set[tuple[int, int]] = set()
+        for r in paired_accuracies(acc, shift, baseline).itertuples(index=False):
+            rec_b = UnitDir(Path(paths[(r.model, baseline)])).read_records()
+            rec_s = UnitDir(Path(paths[(r.model, shift)])).read_records()
+            match = match_images(rec_s["relpath"], rec_b["relpath"])
+            if match is None:
+                k_b, k_s = int(rec_b["correct1"].sum()), int(rec_s["correct1"].sum())
+                gap, low, high = independent_gap(k_b, r.n_baseline, k_s, r.n_shift, alpha)
+                rows.append(_gap_row(r.model, shift, baseline, r.baseline_top1, r.shift_top1,
+                                     float(gap), float(low), float(high), INDEPENDENT_METHOD,
+                                     np.nan, int(r.n_baseline), int(r.n_shift)))
+                continue
+            idx_s, idx_b = match
+            correct_b = rec_b["correct1"][idx_b]
+            correct_s = rec_s["correct1"][idx_s]
+            gap, low, high, p = paired_gap(correct_b, correct_s, n_resamples, alpha, seed)
+            rows.append(_gap_row(r.model, shift, baseline, 100.0 * correct_b.mean(),
+                                 100.0 * correct_s.mean(), gap, low, high, PAIRED_METHOD, p,
+                                 len(idx_b), len(idx_s)))
+            if len(idx_b) != len(rec_b["relpath"]):
+                shared.add((len(idx_b), len(rec_b["relpath"])))
+        notes += [f"gaps {shift} vs {baseline}: paired on the {k} shared images of {n} "
+                  "baseline images" for k, n in sorted(shared)]
+    return pd.DataFrame(rows, columns=GAP_COLUMNS), notes
+
+
+# ---------------------------------------------------------------- fits
+
+
+def select_models(models: Sequence[str], patterns: str | None) -> list[str]:
+    """Models matching any comma-separated fnmatch pattern (all models when ``patterns`` is None)."""
+    if not patterns:
+        return list(models)
+    pats = [p.strip() for p in patterns.split(",") if p.strip()]
+    return [m for m in models if any(fnmatch.fnmatchcase(m, p) for p in pats)]
+
+
+def fits_tables(acc: pd.DataFrame, options: AnalysisOptions | None = None):
+    """Line fits per shift and scale, and effective robustness per model.
+
+    The line is fitted on the models selected by ``options.fit_models``; effective robustness
+    (percentage points) is given for every model on both sets. Shifts with fewer than 3 fit
+    models are skipped with a note. Returns (fits, effective_robustness, fit results, notes).
+    """
+    opts = options or AnalysisOptions()
+    fit_set = opts.fit_models or "all"
+    acc, notes = with_imagenet_c_mean(acc)
+    fit_rows, er_rows, results = [], [], {}
+    for shift, baseline in shift_pairs(acc):
+        both = paired_accuracies(acc, shift, baseline)
+        chosen = both[both["model"].isin(select_models(list(both["model"]), opts.fit_models))]
+        if len(chosen) < 3:
+            notes.append(f"fits {shift} vs {baseline}: skipped, {len(chosen)} fit model(s) "
+                         "(need at least 3)")
+            continue
+        x_all, y_all = both["baseline_top1"] / 100.0, both["shift_top1"] / 100.0
+        for scale in opts.scales:
+            fit = fit_line(chosen["baseline_top1"] / 100.0, chosen["shift_top1"] / 100.0,
+                           kind=scale, n_bootstrap=opts.n_bootstrap, alpha=opts.alpha,
+                           seed=opts.seed)
+            results[(shift, scale)] = fit
+            s_ci, i_ci = fit.slope_interval, fit.intercept_interval
+            fit_rows.append(dict(zip(FIT_COLUMNS, [
+                shift, scale, fit.slope, s_ci.low if s_ci else np.nan,
+                s_ci.high if s_ci else np.nan, fit.intercept, i_ci.low if i_ci else np.nan,
+                i_ci.high if i_ci else np.nan, fit.r_squared, fit.n_models], strict=True)))
+            er = 100.0 * effective_robustness(x_all, y_all, fit)
+            er_rows += [dict(zip(ER_COLUMNS, [m, shift, scale, float(e), fit_set], strict=True))
+                        for m, e in zip(both["model"], er, strict=True)]
+    return (pd.DataFrame(fit_rows, columns=FIT_COLUMNS), pd.DataFrame(er_rows, columns=ER_COLUMNS),
+            results, notes)
+
+
+# ---------------------------------------------------------------- corruptions
+
+
+def corruption_table(acc: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """ImageNet-C metrics per model, corruption and severity (percent; see module docstring).
+
+    CE and relative CE are AlexNet-normalised (stats.corruption) and need all 5 severities of
+    a corruption; relative CE also needs the model's clean error (``imagenet`` top1). mCE and
+    relative mCE are means over the 15 common corruptions, given only when all 15 x 5 sets are
+    present; ``mce_unnormalized`` is the mean error over the same 75 sets. Per-model aggregates
+    repeat on each of the model's rows.
+    """
+    rows, notes = [], []
+    c_rows = acc[acc["test_set"].map(lambda s: imagenet_c_parts(s) is not None)]
+    clean = acc[acc["test_set"] == "imagenet"].set_index("model")["top1"]
+    reference = alexnet_errors()
+    for model, group in c_rows.groupby("model", sort=True):
+        errors: dict[str, dict[int, float]] = {}
+        for ts, top1 in zip(group["test_set"], group["top1"], strict=True):
+            corruption, severity = imagenet_c_parts(ts)
+            errors.setdefault(corruption, {})[severity] = (100.0 - float(top1)) / 100.0
+        full = {c: np.array([e[s] for s in range(1, 6)]) for c, e in errors.items()
+                if set(e) == {1, 2, 3, 4, 5}}
+        clean_error = (100.0 - float(clean[model])) / 100.0 if model in clean.index else None
+        ce = {c: corruption_error(full, c) for c in full if c in reference}
+        rel = ({c: relative_corruption_error(full, clean_error, c) for c in ce}
+               if clean_error is not None else {})
+        has_all = all(c in full for c in COMMON_CORRUPTIONS)
+        mce = 100.0 * np.mean([ce[c] for c in COMMON_CORRUPTIONS]) if has_all else np.nan
+        rel_mce = (100.0 * np.mean([rel[c] for c in COMMON_CORRUPTIONS])
+                   if has_all and rel else np.nan)
+        raw = (100.0 * np.mean([full[c] for c in COMMON_CORRUPTIONS]) if has_all else np.nan)
+        if not has_all:
+            missing = [c for c in COMMON_CORRUPTIONS if c not in full]
+            notes.append(f"corruptions {model}: mCE left empty, {len(missing)} of the 15 common "
+                         f"corruptions lack some severity ({', '.join(missing[:4])} ...)")
+        if clean_error is None:
+            notes.append(f"corruptions {model}: no imagenet (clean) top1, relative CE left empty")
+        for corruption in sorted(errors):
+            for severity in sorted(errors[corruption]):
+                rows.append(dict(zip(CORRUPTION_COLUMNS, [
+                    model, corruption, severity, 100.0 * errors[corruption][severity],
+                    100.0 * ce[corruption] if corruption in ce else np.nan,
+                    100.0 * rel[corruption] if corruption in rel else np.nan,
+                    mce, rel_mce, raw,
+                    100.0 * clean_error if clean_error is not None else np.nan], strict=True)))
+    return pd.DataFrame(rows, columns=CORRUPTION_COLUMNS), notes
+
+
+# ---------------------------------------------------------------- assembly and output
+
+
+def analyze(acc: pd.DataFrame, gaps: pd.DataFrame, options: AnalysisOptions | None = None,
+            notes: Sequence[str] = ()) -> Analysis:
+    """Fits, effective robustness and corruption metrics of ``acc``, with precomputed ``gaps``."""
+    opts = options or AnalysisOptions()
+    fits, er, results, fit_notes = fits_tables(acc, opts)
+    corruptions, c_notes = corruption_table(acc)
+    return Analysis(gaps, fits, er, corruptions, results, [*notes, *fit_notes, *c_notes])
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
+                options: AnalysisOptions | None = None) -> list[Path]:
+    """Accuracy-on-the-line (non-ImageNet-C shifts and the ImageNet-C mean), gap bars per shift,
+    and the corruption heatmap (mean error over models), under ``out`` as PNG and SVG."""
+    from .plots import plot_accuracy_on_the_line, plot_corruption_heatmap, plot_gap_bars
+
+    opts = options or AnalysisOptions()
+    written: list[Path] = []
+    acc_c, _ = with_imagenet_c_mean(acc)
+    for shift, baseline in shift_pairs(acc_c):
+        if imagenet_c_parts(shift) is not None:
+            continue
+        fit = result.fit_results.get((shift, opts.plot_scale))
+        both = paired_accuracies(acc_c, shift, baseline)
+        if fit is None or both[["n_baseline", "n_shift"]].isna().any().any():
+            result.notes.append(f"plot accuracy_on_the_line_{shift}: skipped (no fit on "
+                                f"{opts.plot_scale} axes, or unknown image counts)")
+            continue
+        written += plot_accuracy_on_the_line(
+            both["baseline_top1"] / 100.0, both["shift_top1"] / 100.0,
+            int(both["n_baseline"].min()), int(both["n_shift"].min()),
+            out / f"accuracy_on_the_line_{_file_part(shift)}", kind=opts.plot_scale, fit=fit,
+            labels=list(both["model"]) if len(both) <= 20 else None,
+            xlabel=f"{baseline} top-1", ylabel=f"{shift} top-1")
+    for shift, group in result.gaps.groupby("shift", sort=True):
+        if imagenet_c_parts(shift) is not None:
+            continue
+        group = group.sort_values("gap")
+        written += plot_gap_bars(
+            list(group["model"]), group["gap"] / 100.0, group["gap_low"] / 100.0,
+            group["gap_high"] / 100.0, out / f"gaps_{_file_part(shift)}",
+            ylabel=f"{shift} - {group['baseline'].iloc[0]} top-1 (points)")
+    if not result.corruptions.empty:
+        mean = result.corruptions.pivot_table(index="corruption", columns="severity",
+                                              values="error", aggfunc="mean")
+        n_models = result.corruptions["model"].nunique()
+        written += plot_corruption_heatmap(
+            mean / 100.0, out / "corruption_heatmap",
+            value_name=f"top-1 error, mean of {n_models} model(s)")
+    return written
+
+
+def _file_part(name: str) -> str:
+    """A file-name part for a set name: runs of other characters (dots too, which
+    ``Path.with_suffix`` would eat) become one underscore."""
+    return re.sub(r"[^A-Za-z0-9+-]+", "_", name).strip("_")
+
+
+def write_analysis(acc: pd.DataFrame, result: Analysis, out: str | Path,
+                   options: AnalysisOptions | None = None) -> list[Path]:
+    """Write ``gaps.csv``, ``fits.csv``, ``effective_robustness.csv``, ``corruptions.csv``
+    (when ImageNet-C sets exist), ``notes.txt`` and the plots under ``out/plots``."""
+    opts = options or AnalysisOptions()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [_write_csv(result.gaps, out / "gaps.csv"),
+               _write_csv(result.fits, out / "fits.csv"),
+               _write_csv(result.effective_robustness, out / "effective_robustness.csv")]
+    if not result.corruptions.empty:
+        written.append(_write_csv(result.corruptions, out / "corruptions.csv"))
+    if opts.plots:
+        written += write_plots(acc, result, out / "plots", opts)
+    notes = out / "notes.txt"
+    notes.write_text("".join(f"{line}\n" for line in result.notes))
+    written.append(notes)
+    return written
+
+
+def report_from_store(store: Store, options: AnalysisOptions | None = None) -> tuple[pd.DataFrame, Analysis]:
+    """The accuracy frame and the analysis of every finished unit in ``store``."""
+    from .tables import units_frame
+
+    opts = options or AnalysisOptions()
+    units = units_frame(store)
+    if units.empty:
+        raise FileNotFoundError(f"no finished units under {store.units_root}: run "
+                                "`robustness eval` first")
+    acc = accuracy_frame_from_units(units)
+    gaps, notes = gaps_from_records(units, opts.n_resamples, opts.alpha, opts.seed)
+    return acc, analyze(acc, gaps, opts, notes)
+
+
+def write_report(store: Store, out: str | Path, options: AnalysisOptions | None = None) -> list[Path]:
+    """``robustness report``: per-test-set CSVs (tables.write_tables) plus the analysis tables."""
+    from .tables import write_tables
+
+    acc, result = report_from_store(store, options)
+    return write_tables(store, out) + write_analysis(acc, result, out, options)
+
+
+# ---------------------------------------------------------------- command line
+
+
+def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``robustness report`` and ``robustness analyze``."""
+    parser.add_argument("--scales", default=",".join(TRANSFORMS),
+                        help="fit scales, comma-separated (linear, probit, logit)")
+    parser.add_argument("--plot-scale", default="probit", choices=TRANSFORMS,
+                        help="axes of the accuracy-on-the-line plots")
+    parser.add_argument("--fit-models", default=None, metavar="PATTERNS",
+                        help="fit lines on models matching these comma-separated wildcards "
+                        "(default: all models); effective robustness is given for all")
+    parser.add_argument("--bootstrap", type=int, default=1000,
+                        help="bootstrap resamples over models for fit intervals")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-plots", action="store_true", help="write the tables only")
+
+
+def options_from_args(args: argparse.Namespace) -> AnalysisOptions:
+    scales = tuple(s.strip() for s in args.scales.split(",") if s.strip())
+    unknown = [s for s in scales if s not in TRANSFORMS]
+    if unknown:
+        raise SystemExit(f"--scales: unknown scale(s) {unknown}; expected some of {TRANSFORMS}")
+    return AnalysisOptions(scales=scales, plot_scale=args.plot_scale, fit_models=args.fit_models,
+                           n_bootstrap=args.bootstrap, seed=args.seed, plots=not args.no_plots,
+                           n_resamples=getattr(args, "resamples", 2000))
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``robustness report`` (``--out`` is the results folder holding ``units/``)."""
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--resamples", type=int, default=2000,
+                        help="paired bootstrap resamples over images for gaps on shared images")
+    add_analysis_arguments(parser)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``robustness report``: print the written paths; 1 when the store has no finished units."""
+    import sys
+
+    try:
+        written = write_report(Store(args.out), args.out, options_from_args(args))
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
