@@ -188,7 +188,8 @@ def replication_report_main(args: argparse.Namespace) -> int:
     except (PoolFormatError, RecordsNotFoundError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    title = f"{args.model or original.source}: {args.original_set} -> {args.new_set or new.source}"
+    title = (f"{args.model}: {args.original_set} -> {args.new_set}" if args.model and args.new_set
+             else f"{original.source} -> {new.source}")  # fmt: skip
     print(format_report(gaps, title))
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in f"{args.model}__{args.new_set}")
     target = args.json or args.results / "replication" / f"{safe}.json"

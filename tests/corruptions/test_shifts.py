@@ -3,6 +3,7 @@ and two shifts checked against a direct computation."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -80,3 +81,38 @@ def test_importing_the_module_does_not_import_albumentations():
     code = "import sys, corruptions.shifts; print('albumentations' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_builder_and_imagenet_c_reader_accept_cbar_and_shifts(tmp_path, monkeypatch):
+    """With the families registered (as corruptions/registry.py will list them), the
+    ImageNet-C builder writes them and the ImageNet-C reader reads them back."""
+    from PIL import Image
+
+    from corruptions.builder import build_corrupted_set
+    from corruptions.cbar import CORRUPTIONS as CBAR
+    from robustness.datasets.classes import imagenet_wnids
+    from robustness.datasets.imagenet_c import open_imagenet_c
+
+    registry_module = importlib.import_module("corruptions.registry")  # the package re-exports a function
+    table = {**registry_module.registry(), **{c.name: c for c in CBAR + CORRUPTIONS}}
+    monkeypatch.setattr(registry_module, "_TABLE", table)
+    wnid = imagenet_wnids()[0]
+    (tmp_path / "src" / wnid).mkdir(parents=True)
+    for i in range(2):
+        Image.fromarray(_textured(40 + 8 * i)).save(tmp_path / "src" / wnid / f"img{i}.png")
+    build_corrupted_set(tmp_path / "src", tmp_path / "out", preset="tiny-imagenet",
+                        corruptions="color_shift,downscale", severities="2", format="png",
+                        progress=False)  # fmt: skip
+    for name in ("color_shift", "downscale"):
+        test_set = open_imagenet_c(tmp_path / "out", name, 2, allow_partial=True)
+        assert sorted(test_set.relpaths) == [f"{wnid}/img0.png", f"{wnid}/img1.png"]
+        assert set(test_set.labels) == {0}
+    # C-bar levels exist for the imagenet preset (resize 256, crop 224)
+    build_corrupted_set(tmp_path / "src", tmp_path / "out224", preset="imagenet",
+                        corruptions="sparkles,checkerboard_cutout", severities="1", format="png",
+                        progress=False)  # fmt: skip
+    for name in ("sparkles", "checkerboard_cutout"):
+        test_set = open_imagenet_c(tmp_path / "out224", name, 1, allow_partial=True)
+        assert len(test_set.relpaths) == 2
+        with Image.open(tmp_path / "out224" / name / "1" / test_set.relpaths[0]) as written:
+            assert written.size == (224, 224)
