@@ -173,7 +173,8 @@ def matched_frequency(
             n_own = min(int(quotas[b]), len(taken))
             reasons = [f"bin {b} (quota {quotas[b]})"] * n_own + [
                 f"bin {b} filling a shortfall of lower bins"] * (len(taken) - n_own)
-            taken["reason"] = reasons
+            taken["reason"] = [r + (" (kept from the previous revision)" if keep_previous and prev else "")
+                               for r, prev in zip(reasons, taken["previous"])]  # fmt: skip
             chosen.append(taken)
             carry = want - len(taken)
         got = sum(len(c) for c in chosen)

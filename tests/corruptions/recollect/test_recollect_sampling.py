@@ -88,8 +88,10 @@ def test_matched_frequency_keeps_previous_revision_first(make_pool):
     kept = {"cand/" + A + "/cand_001.jpg", "cand/" + A + "/cand_013.jpg"}  # bins 0 and 4
     cands, origs = _matched_pools(make_pool, previous=kept)
     for seed in range(6):
-        chosen = set(matched_frequency(cands, origs, seed=seed, keep_previous=True).selected["path"])
-        assert kept <= chosen
+        selected = matched_frequency(cands, origs, seed=seed, keep_previous=True).selected
+        assert kept <= set(selected["path"])
+        marked = selected.loc[selected["reason"].str.endswith("(kept from the previous revision)"), "path"]
+        assert set(marked) == kept
 
 
 def test_threshold_by_hand(make_pool):
