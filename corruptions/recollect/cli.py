@@ -73,7 +73,7 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
         "(delete-d jackknife). Gaps are original minus new, in percent points, with "
         "percentile bootstrap intervals.",
     )
-    p.add_argument("--results", type=Path, default=Path("results"), help="per-image store folder")
+    p.add_argument("--out", type=Path, default=Path("results"), help="results folder holding the per-image store")
     p.add_argument("--model", help="model name as stored (e.g. resnet50.a1_in1k)")
     p.add_argument("--original-set", default="imagenet", help="stored name of the original set")
     p.add_argument("--new-set", help="stored name of the re-collected set")
@@ -94,7 +94,7 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="write the report here (default: "
-                   "RESULTS/replication/<model>__<new set>.json)")  # fmt: skip
+                   "OUT/replication/<model>__<new set>.json)")  # fmt: skip
     p.set_defaults(func=replication_report_main)
     return p
 
@@ -173,13 +173,13 @@ def replication_report_main(args: argparse.Namespace) -> int:
 
     try:
         if (args.original_records is None or args.new_records is None) and not (args.model and args.new_set):
-            print("error: give --model and --new-set (records from the store under --results), "
+            print("error: give --model and --new-set (records from the store under --out), "
                   "or --original-records and --new-records CSVs", file=sys.stderr)  # fmt: skip
             return 2
         original = (load_csv_records(args.original_records) if args.original_records
-                    else load_store_records(args.results, args.model, args.original_set))  # fmt: skip
+                    else load_store_records(args.out, args.model, args.original_set))  # fmt: skip
         new = (load_csv_records(args.new_records) if args.new_records
-               else load_store_records(args.results, args.model, args.new_set))  # fmt: skip
+               else load_store_records(args.out, args.model, args.new_set))  # fmt: skip
         gaps = replication_report(
             original, load_pool(args.original_frequencies), new, load_pool(args.new_frequencies),
             n_annotators=args.annotators, d=args.d, order=args.order,
@@ -192,7 +192,7 @@ def replication_report_main(args: argparse.Namespace) -> int:
              else f"{original.source} -> {new.source}")  # fmt: skip
     print(format_report(gaps, title))
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in f"{args.model}__{args.new_set}")
-    target = args.json or args.results / "replication" / f"{safe}.json"
+    target = args.json or args.out / "replication" / f"{safe}.json"
     write_report(gaps, target, {"model": args.model, "original_set": args.original_set,
                                 "new_set": args.new_set, "unit": "fraction; gap = original - new"})  # fmt: skip
     print(f"written: {target}")

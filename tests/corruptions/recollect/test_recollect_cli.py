@@ -112,7 +112,7 @@ def test_replication_report_from_the_store(tmp_path, capsys):
     pd.DataFrame(dict(path=new_paths[10:], wnid=WNIDS[0], shown=10,
                       selected=votes_new[10:])).to_csv(tmp_path / "new_freq.csv", index=False)  # fmt: skip
     target = tmp_path / "report.json"
-    code = main(["replication-report", "--results", str(results), "--model", "toy", "--new-set", "mine",
+    code = main(["replication-report", "--out", str(results), "--model", "toy", "--new-set", "mine",
                  "--original-frequencies", str(tmp_path / "orig_freq.csv"),
                  "--new-frequencies", str(tmp_path / "new_freq.csv"),
                  "--resamples", "100", "--draws", "4", "--json", str(target)])  # fmt: skip
@@ -132,7 +132,7 @@ def test_replication_report_from_the_store(tmp_path, capsys):
 
 
 def test_replication_report_names_missing_units(tmp_path, capsys):
-    code = main(["replication-report", "--results", str(tmp_path), "--model", "toy", "--new-set", "mine",
+    code = main(["replication-report", "--out", str(tmp_path), "--model", "toy", "--new-set", "mine",
                  "--original-frequencies", "x.csv", "--new-frequencies", "y.csv"])  # fmt: skip
     assert code == 2
     err = capsys.readouterr().err
