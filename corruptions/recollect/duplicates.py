@@ -153,9 +153,10 @@ def screen_pool(candidates: Pool, pairs: pd.DataFrame) -> tuple[Pool, pd.DataFra
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     groups = {p: root(p) for p in paths}
-    grouped = {g for p, g in groups.items() if g != p}
-    table["dup_group"] = [groups[p] if groups[p] != p or p in grouped else table["dup_group"].iloc[i]
-                          for i, p in enumerate(paths)]  # fmt: skip
+    roots_with_members = {g for p, g in groups.items() if g != p}
+    in_a_group = {p for p in paths if groups[p] in roots_with_members}
+    # members of a found group are named by its first path; other rows keep their dup_group
+    table["dup_group"] = [groups[p] if p in in_a_group else old for p, old in zip(paths, table["dup_group"])]
     copies_of_originals = set(pairs.loc[pairs["other_set"] == "original", "candidate"])
     removed = []
     for p in paths:

@@ -112,15 +112,13 @@ def _classes(candidates: Pool, originals: Pool | None, classes: Sequence[str] | 
 
 
 def _finish(strategy: str, params: dict, parts: list[pd.DataFrame], shortfalls: list[Shortfall]) -> SamplingResult:
-    columns = None
+    """Concatenate the per-class choices, ordered by class index then rank."""
     nonempty = [p for p in parts if len(p)]
-    if nonempty:
-        selected = pd.concat(nonempty, ignore_index=True)
-    else:
-        columns = list(parts[0].columns) if parts else ["path", "wnid", "bin", "rank", "reason"]
-        selected = pd.DataFrame(columns=columns)
-    if len(selected):
-        selected = selected.sort_values(["class_index", "rank"], kind="stable").reset_index(drop=True)
+    if not nonempty:
+        columns = list(parts[0].columns) if parts else ["path", "wnid", "class_index", "bin", "rank", "reason"]
+        return SamplingResult(strategy, params, pd.DataFrame(columns=columns), shortfalls)
+    selected = pd.concat(nonempty, ignore_index=True)
+    selected = selected.sort_values(["class_index", "rank"], kind="stable").reset_index(drop=True)
     return SamplingResult(strategy, params, selected, shortfalls)
 
 
