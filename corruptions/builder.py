@@ -319,7 +319,8 @@ def corrupt_one_image(config: BuildConfig, relpath: str) -> ImageResult:
     for name, sev in todo:
         corruption = get_corruption(name)
         rng = image_rng(config.seed, relpath, name, sev)
-        corrupted = corruption(image, sev, rng=rng, preset=config.preset)
+        # A fresh copy per corruption: no transform can leak changes into the next one.
+        corrupted = corruption(image.copy(), sev, rng=rng, preset=config.preset)
         write_atomic(corrupted, output_path(config.out, relpath, name, sev, config.format), config.format)
         result.written.append((name, sev))
     return result

@@ -18,7 +18,8 @@ One call::
   with the same RandomState.
 * Corruptions without a torch transform (:data:`NATIVE` lists those with one)
   run the numpy path per image on the CPU and are copied back; they always use
-  the numpy sampler.
+  the numpy sampler. So do those in :data:`NUMPY_ON_CPU` when the batch is on
+  the CPU (their torch transform is exact but slower there).
 
 Geometry: images must already be at the size to corrupt (224 x 224 after the
 builder's resize and crop for the ``imagenet`` preset); other sizes follow the
@@ -42,6 +43,9 @@ _TABLE: dict[str, BatchedCorruption] = {
 }
 NATIVE: tuple[str, ...] = tuple(sorted(_TABLE))
 SAMPLERS = ("torch", "numpy")
+# Native but slower than the numpy path on CPUs (Pillow's C resampler beats dense matrix
+# products there): corrupt_batch runs the numpy path for these on CPU tensors. Same output.
+NUMPY_ON_CPU = frozenset({"pixelate"})
 
 
 def _as_levels(images: torch.Tensor) -> torch.Tensor:
@@ -77,7 +81,11 @@ def numpy_params(levels: torch.Tensor, name: str, severity: int, seeds: Sequence
 
 
 def transform_batch(
-    images: torch.Tensor, name: str, severity: int, params_list: Sequence[dict], preset: str = "imagenet"
+    images: torch.Tensor,
+    name: str,
+    severity: int,
+    params_list: Sequence[dict],
+    preset: str = "imagenet",
 ) -> torch.Tensor:
     """The torch transform fed the numpy path's sampled parameters (one dict per image)."""
     check_severity(severity)
@@ -104,8 +112,12 @@ def corrupt_batch(
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     levels = _as_levels(images)
     seeds = _check_seeds(seeds, levels.shape[0])
-    if sampler == "numpy" or name not in _TABLE:
-        return transform_batch(images, name, severity, numpy_params(levels, name, severity, seeds, preset), preset)
+    if name not in _TABLE or (levels.device.type == "cpu" and name in NUMPY_ON_CPU):
+        params = numpy_params(levels, name, severity, seeds, preset)
+        return _restore_dtype(_numpy_fallback(levels, name, severity, params, preset), images)
+    if sampler == "numpy":
+        params = numpy_params(levels, name, severity, seeds, preset)
+        return transform_batch(images, name, severity, params, preset)
     batched = _TABLE[name]
     generators = [torch.Generator(device=levels.device).manual_seed(s) for s in seeds]
     params = batched.sample(generators, severity, tuple(levels.shape), preset, levels.device)
@@ -115,8 +127,11 @@ def corrupt_batch(
 def _numpy_fallback(levels, name, severity, params_list, preset) -> torch.Tensor:
     corruption = get_corruption(name)
     hwc = levels.permute(0, 2, 3, 1).cpu().numpy()
-    out = [corruption.transform(np.ascontiguousarray(img), p, severity, preset) for img, p in zip(hwc, params_list)]
+    out = [
+        corruption.transform(np.ascontiguousarray(img), p, severity, preset)
+        for img, p in zip(hwc, params_list)
+    ]
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous().to(levels.device)
 
 
-__all__ = ["NATIVE", "SAMPLERS", "corrupt_batch", "numpy_params", "transform_batch"]
+__all__ = ["NATIVE", "NUMPY_ON_CPU", "SAMPLERS", "corrupt_batch", "numpy_params", "transform_batch"]
