@@ -219,7 +219,7 @@ def gaps_from_counts(acc: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.DataFra
                                          alpha)
         method = INDEPENDENT_METHOD
         if PAIRED_BASELINES.get(shift) == baseline or imagenet_c_parts(shift) is not None:
-            method += " (same images, no per-image records: treated as independent)"
+            method += " (same images, unpaired)"
         for i, r in enumerate(both.itertuples(index=False)):
             rows.append(_gap_row(r.model, shift, baseline, r.baseline_top1, r.shift_top1,
                                  float(np.atleast_1d(gap)[i]), float(np.atleast_1d(low)[i]),
@@ -375,8 +375,19 @@ def analyze(acc: pd.DataFrame, gaps: pd.DataFrame, options: AnalysisOptions | No
     return Analysis(gaps, fits, er, corruptions, results, [*notes, *fit_notes, *c_notes])
 
 
+#: percent columns written with 3 decimals (timm's precision); other floats with 6 digits
+PERCENT_COLUMNS = ("baseline_top1", "shift_top1", "gap", "gap_low", "gap_high", "er", "error",
+                   "ce", "relative_ce", "mce", "relative_mce", "mce_unnormalized", "clean_error")
+#: gap bar plots show at most this many models (the best on the baseline set)
+MAX_GAP_BARS = 40
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    frame.to_csv(path, index=False, float_format="%.6g")
+    rounded = frame.copy()
+    for column in PERCENT_COLUMNS:
+        if column in rounded.columns:
+            rounded[column] = rounded[column].astype(float).round(3)
+    rounded.to_csv(path, index=False, float_format="%.6g")
     return path
 
 
@@ -407,6 +418,10 @@ def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
     for shift, group in result.gaps.groupby("shift", sort=True):
         if imagenet_c_parts(shift) is not None:
             continue
+        if len(group) > MAX_GAP_BARS:
+            result.notes.append(f"plot gaps_{_file_part(shift)}: the {MAX_GAP_BARS} models with "
+                                f"the highest baseline top1 of {len(group)}")
+            group = group.nlargest(MAX_GAP_BARS, "baseline_top1")
         group = group.sort_values("gap")
         written += plot_gap_bars(
             list(group["model"]), group["gap"] / 100.0, group["gap_low"] / 100.0,
