@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..stats.bootstrap import bootstrap_accuracies, percentile_interval
 from ..stats.corruption import (
     COMMON_CORRUPTIONS,
     alexnet_errors,
@@ -32,7 +33,7 @@ from ..stats.corruption import (
     relative_corruption_error,
 )
 from ..stats.fits import TRANSFORMS, FitResult, effective_robustness, fit_line
-from ..stats.intervals import newcombe_difference, paired_bootstrap_difference
+from ..stats.intervals import newcombe_difference
 from ..stats.paired import mcnemar_exact
 from ..store import Store, UnitDir
 
@@ -179,15 +180,26 @@ def match_images(relpaths_shift: Sequence[str], relpaths_baseline: Sequence[str]
     return np.arange(len(shift_keys)), np.array([position[k] for k in shift_keys], dtype=np.int64)
 
 
-def paired_gap(correct_baseline, correct_shift, n_resamples: int = 2000, alpha: float = 0.05,
-               seed: int = 0) -> tuple[float, float, float, float]:
-    """Gap on the same images, percent: (gap, low, high, exact McNemar p-value).
+def paired_gaps(correct_baseline: np.ndarray, correct_shift: np.ndarray,
+                n_resamples: int = 2000, alpha: float = 0.05, seed: int = 0):
+    """Gaps of several models on the same images, percent: arrays (gap, low, high, p-value).
 
-    Interval: percentile paired bootstrap over images of acc_shift - acc_baseline.
+    ``correct_*`` have shape (n_models, n_images); row m of both refers to model m and entry i
+    of both rows to the same image. The interval is the percentile paired bootstrap of
+    acc_shift - acc_baseline, with one set of resamples for all models (per model identical
+    to ``stats.paired_bootstrap_difference`` with the same seed); p is the exact McNemar test.
     """
-    ci = paired_bootstrap_difference(correct_shift, correct_baseline, n_resamples, alpha, seed)
-    test = mcnemar_exact(correct_shift, correct_baseline)
-    return 100.0 * ci.estimate, 100.0 * ci.low, 100.0 * ci.high, test.p_value
+    base = np.atleast_2d(np.asarray(correct_baseline, dtype=bool))
+    shift = np.atleast_2d(np.asarray(correct_shift, dtype=bool))
+    if base.shape != shift.shape:
+        raise ValueError(f"paired gaps need the same images for both sets: baseline correctness "
+                         f"has shape {base.shape}, shifted {shift.shape}")
+    stacked = np.stack([shift, base], axis=1).reshape(-1, base.shape[1])  # s0, b0, s1, b1, ...
+    accs = bootstrap_accuracies(stacked, n_resamples, seed).reshape(n_resamples, -1, 2)
+    low, high = percentile_interval(accs[..., 0] - accs[..., 1], alpha)
+    gap = shift.mean(axis=1, dtype=np.float64) - base.mean(axis=1, dtype=np.float64)
+    p = np.array([mcnemar_exact(s, b).p_value for s, b in zip(shift, base, strict=True)])
+    return 100.0 * gap, 100.0 * low, 100.0 * high, p
 
 
 def _gap_row(model, shift, baseline, base_top1, shift_top1, gap, low, high, method, p, nb, ns):
@@ -242,6 +254,7 @@ def gaps_from_records(units: pd.DataFrame, n_resamples: int = 2000, alpha: float
     rows, notes = [], []
     for shift, baseline in shift_pairs(acc):
         shared: set[tuple[int, int]] = set()
+        paired: dict[int, list[tuple[str, np.ndarray, np.ndarray]]] = {}  # by shared images
         for r in paired_accuracies(acc, shift, baseline).itertuples(index=False):
             rec_b = UnitDir(Path(paths[(r.model, baseline)])).read_records()
             rec_s = UnitDir(Path(paths[(r.model, shift)])).read_records()
@@ -254,17 +267,22 @@ def gaps_from_records(units: pd.DataFrame, n_resamples: int = 2000, alpha: float
                                      np.nan, int(r.n_baseline), int(r.n_shift)))
                 continue
             idx_s, idx_b = match
-            correct_b = rec_b["correct1"][idx_b]
-            correct_s = rec_s["correct1"][idx_s]
-            gap, low, high, p = paired_gap(correct_b, correct_s, n_resamples, alpha, seed)
-            rows.append(_gap_row(r.model, shift, baseline, 100.0 * correct_b.mean(),
-                                 100.0 * correct_s.mean(), gap, low, high, PAIRED_METHOD, p,
-                                 len(idx_b), len(idx_s)))
+            paired.setdefault(len(idx_s), []).append(
+                (r.model, rec_b["correct1"][idx_b], rec_s["correct1"][idx_s]))
             if len(idx_b) != len(rec_b["relpath"]):
                 shared.add((len(idx_b), len(rec_b["relpath"])))
+        for n_shared, group in paired.items():
+            base = np.stack([g[1] for g in group])
+            new = np.stack([g[2] for g in group])
+            gap, low, high, p = paired_gaps(base, new, n_resamples, alpha, seed)
+            for i, (model, _, _) in enumerate(group):
+                rows.append(_gap_row(model, shift, baseline, 100.0 * base[i].mean(),
+                                     100.0 * new[i].mean(), gap[i], low[i], high[i],
+                                     PAIRED_METHOD, p[i], n_shared, n_shared))
         notes += [f"gaps {shift} vs {baseline}: paired on the {k} shared images of {n} "
                   "baseline images" for k, n in sorted(shared)]
-    return pd.DataFrame(rows, columns=GAP_COLUMNS), notes
+    gaps = pd.DataFrame(rows, columns=GAP_COLUMNS)
+    return gaps.sort_values(["shift", "model"], kind="mergesort").reset_index(drop=True), notes
 
 
 # ---------------------------------------------------------------- fits

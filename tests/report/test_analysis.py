@@ -30,6 +30,8 @@ from robustness.report.analysis import (
     run_report,
 )
 from robustness.stats.corruption import ALEXNET_CLEAN_ERROR, COMMON_CORRUPTIONS, alexnet_errors
+from robustness.stats.intervals import paired_bootstrap_difference
+from robustness.stats.paired import mcnemar_exact
 from robustness.store import Store
 
 
@@ -119,6 +121,31 @@ def test_paired_gap_is_the_mcnemar_and_bootstrap_of_the_shared_images(tmp_path):
     se = 100 * np.sqrt((40 / 200 - 0.1**2) / 200)
     assert row["gap_low"] == pytest.approx(-10 - 1.96 * se, abs=1.0)
     assert row["gap_high"] == pytest.approx(-10 + 1.96 * se, abs=1.0)
+
+
+def test_paired_gaps_of_several_models_equal_the_stats_paired_bootstrap(tmp_path):
+    """The store report bootstraps all models at once; per model that must be exactly the
+    stats module's paired bootstrap with the same seed (and its exact McNemar test)."""
+    store = Store(tmp_path / "res")
+    names = val_names(300)
+    rng = np.random.default_rng(5)
+    expected = {}
+    for model, (p_clean, p_keep) in {"a": (0.8, 0.9), "b": (0.6, 0.5), "c": (0.7, 0.7)}.items():
+        clean = rng.random(300) < p_clean
+        corrupted = (clean & (rng.random(300) < p_keep)) | (rng.random(300) < 0.05)
+        add_unit(store, model, "imagenet", names, clean, baseline=None)
+        add_unit(store, model, "imagenet-c.snow.2", names, corrupted)
+        expected[model] = (paired_bootstrap_difference(corrupted, clean, 300, 0.05, seed=3),
+                           mcnemar_exact(corrupted, clean).p_value)
+    _, result = report_from_store(store, AnalysisOptions(plots=False, n_resamples=300, seed=3))
+    gaps = result.gaps.set_index("model")
+    assert list(gaps.index) == ["a", "b", "c"]
+    for model, (ci, p) in expected.items():
+        row = gaps.loc[model]
+        assert row["gap"] == pytest.approx(100 * ci.estimate)
+        assert (row["gap_low"], row["gap_high"]) == (pytest.approx(100 * ci.low),
+                                                     pytest.approx(100 * ci.high))
+        assert row["p_value"] == pytest.approx(p)
 
 
 def test_independent_sets_get_newcombe_and_no_p_value(tmp_path):
