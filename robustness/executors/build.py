@@ -49,14 +49,16 @@ def submit_build(src: str | Path, out: str | Path, shards: int, options: Executo
 
     ``build_options`` are the builder's keyword arguments (preset, corruptions,
     severities, seed, format, classes, skip_bad_images, force, workers).
-    ``workers`` defaults to the job's CPUs. Logs: ``<log dir>/<build id>/``.
+    ``workers`` defaults to the job's CPUs. Logs: ``<log dir or OUT-slurm-logs>/build-<id>/``.
     """
     if int(shards) < 1:
         raise ValueError(f"shards must be at least 1, got {shards}")
     if options.executor == "local":
         raise ValueError("executor 'local' builds in-process: call corruptions.build_corrupted_set")
     build_options.setdefault("workers", options.cpus_per_job)
-    log_dir = options.logs_folder(out) / f"build-{new_sweep_id()}"
+    # logs go beside OUT, not into it: OUT must hold only the ImageNet-C layout
+    logs = Path(options.log_dir) if options.log_dir else Path(f"{Path(out)}-slurm-logs")
+    log_dir = logs / f"build-{new_sweep_id()}"
     Path(out).mkdir(parents=True, exist_ok=True)
     executor = make_executor(options, log_dir)
     with executor.batch():

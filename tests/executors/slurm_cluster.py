@@ -53,7 +53,8 @@ def slurm_conf_text(root: Path, cpus: int, memory_mb: int, ports: tuple[int, int
             f"SlurmdPort={ports[1]}",
             "AuthType=auth/munge",
             "CredType=cred/munge",
-            f"AuthInfo=socket={root}/munge/munge.socket",
+            # cred_expire also delays a requeued job's start (default 120 s): keep requeues short
+            f"AuthInfo=socket={root}/munge/munge.socket,cred_expire=10",
             f"StateSaveLocation={root}/state",
             f"SlurmdSpoolDir={root}/spool/slurmd-%n",
             f"SlurmctldPidFile={root}/run/slurmctld.pid",
@@ -69,6 +70,7 @@ def slurm_conf_text(root: Path, cpus: int, memory_mb: int, ports: tuple[int, int
             "MpiDefault=none",
             "SwitchType=switch/none",
             "SchedulerType=sched/builtin",
+            "SchedulerParameters=sched_interval=2",  # start requeued jobs within seconds
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_Core",
             "ReturnToService=2",

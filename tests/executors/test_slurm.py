@@ -59,17 +59,28 @@ def wait_until(condition, timeout=120.0, what="condition"):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def test_sweep_tables_equal_the_local_executors_byte_for_byte(tmp_path, slurm):
-    models = ["gray.a", "gray.b"]
-    report = evaluate(tmp_path / "slurm", models, SETS)
-    assert report.ok, report.describe()
-    assert len(report.job_ids) == 4  # per model: 2 sets + 1 set
-    assert all("_" in j for j in report.job_ids)  # one job array
+def test_sweep_tables_equal_the_local_executors_and_a_failing_unit_blocks_nothing(tmp_path, slurm):
+    models, sets = ["gray.a", "gray.b"], [*SETS, "imagenet-a"]
+    shelf = GrayShelf(broken=("imagenet-a",))  # shares a job with imagenet-r
+    report = evaluate(tmp_path / "slurm", models, sets, shelf=shelf)
+    assert len(report.job_ids) == 4 and all("_" in j for j in report.job_ids)  # one job array
+    failed = report.status.of("failed")
+    assert [(s.model, s.test_set) for s in failed] == [(m, "imagenet-a") for m in models]
+    assert all("img00002" in s.error for s in failed)
+    assert len(report.status.of("done")) == 6
+    assert "FAILED gray.a on imagenet-a" in report.describe()
+    later = sweep_status(tmp_path / "slurm")  # from the store alone
+    assert later.counts() == {"done": 6, "failed": 2, "running": 0, "partial": 0, "pending": 0}
+    assert squeue_states(report.job_ids) == {}
+
     write_tables(Store(tmp_path / "slurm"), tmp_path / "slurm")
-    assert table_bytes(tmp_path / "slurm") == local_tables(tmp_path / "local", models, SETS)
+    local = evaluate(tmp_path / "local", models, sets, opts=replace(SLURM, executor="local"),
+                     shelf=shelf)
+    assert local.status.counts() == later.counts()
+    write_tables(Store(tmp_path / "local"), tmp_path / "local")
+    assert table_bytes(tmp_path / "slurm") == table_bytes(tmp_path / "local") != {}
     assert all(len(v) == 1 for v in unit_folders(tmp_path / "slurm").values())
-    logs = Path(report.log_dir)
-    assert len(list(logs.glob("*/*_log.out"))) == 4
+    assert len(list(Path(report.log_dir).glob("*/*_log.out"))) == 4  # logs per job
 
 
 def _first_part(out, model):
@@ -115,23 +126,9 @@ class _Handle:
         self.job_id = job_id
 
 
-def test_an_always_failing_unit_is_reported_and_the_rest_finish(tmp_path, slurm):
-    shelf = GrayShelf(broken=("imagenetv2-matched-frequency",))
-    report = evaluate(tmp_path, ["gray.a"], SETS, opts=replace(SLURM, units_per_job=3), shelf=shelf)
-    assert len(report.job_ids) == 1
-    states = {s.test_set: s for s in report.states}
-    assert states["imagenetv2-matched-frequency"].state == "failed"
-    assert "img00002" in states["imagenetv2-matched-frequency"].error
-    assert states["imagenet"].state == states["imagenet-r"].state == "done"
-    assert "FAILED gray.a on imagenetv2-matched-frequency" in report.describe()
-    later = sweep_status(tmp_path)  # from the store alone
-    assert later.counts() == {"done": 2, "failed": 1, "running": 0, "partial": 0, "pending": 0}
-    assert squeue_states(report.job_ids) == {}
-
-
 def test_preempted_job_is_requeued_and_resumes(tmp_path, slurm):
     out = tmp_path / "slurm"
-    report = evaluate(out, ["gray.a"], ["imagenet"], shelf=GrayShelf(n_images=16, delay=1.0),
+    report = evaluate(out, ["gray.a"], ["imagenet"], shelf=GrayShelf(n_images=12, delay=0.6),
                       wait=False)
     wait_until(lambda: _first_part(out, "gray.a"), what="a checkpoint")
     # what Slurm sends before a timeout or preemption; submitit checkpoints and requeues the job
@@ -151,6 +148,7 @@ def test_corruption_build_split_over_array_tasks_equals_one_local_run(tmp_path, 
     report = submit_build(src, tmp_path / "split", shards=3, options=SLURM, echo=lambda s: None, **kw)
     assert report.ok, report.describe()
     assert len(report.job_ids) == 3
+    assert Path(report.log_dir).parent == tmp_path / "split-slurm-logs"  # not inside the data set
     local, split = image_files(tmp_path / "local"), image_files(tmp_path / "split")
     assert len(local) == 3 * 2 * 2 and split == local
     assert sorted(p.name for p in (tmp_path / "split").glob("manifest*.json")) == [
