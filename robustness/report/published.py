@@ -305,3 +305,16 @@ def run_analyze(args: argparse.Namespace) -> int:
     for path in write_analysis(acc, result, args.out, options):
         print(path)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m robustness.report.published TABLES... --out DIR`` (same as ``robustness analyze``)."""
+    parser = argparse.ArgumentParser(prog="python -m robustness.report.published",
+                                     description="gaps, fits and corruption metrics from "
+                                     "published result tables")
+    add_analyze_arguments(parser)
+    return run_analyze(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
