@@ -326,3 +326,30 @@ def test_report_on_an_empty_folder_says_what_to_do(tmp_path, capsys):
     add_report_arguments(parser)
     assert run_report(parser.parse_args(["--out", str(tmp_path)])) == 1
     assert "robustness eval" in capsys.readouterr().err
+
+
+def test_store_written_by_the_engine_pairs_corrupted_and_clean_images(tmp_path):
+    """GrayModel predicts an image's gray level. 12 images with label = level on val; the
+    "corrupted" copies (same file names) shift levels of images 0-4 by one (now wrong) and fix
+    nothing else, except image 11 whose val label is off by one and whose corrupted level
+    matches it. gray.a: val 11/12, corrupted 7/12; discordant pairs 5 (only val right) and
+    1 (only corrupted right)."""
+    from fakes import GrayModel, GraySet
+
+    from robustness.engine import EvalConfig, evaluate_unit
+
+    levels = [20 + 5 * i for i in range(12)]
+    labels = [v + (i == 11) for i, v in enumerate(levels)]
+    corrupted_levels = [v + 1 if i < 5 or i == 11 else v for i, v in enumerate(levels)]
+    val = GraySet("imagenet", levels, labels, baseline=None)
+    corrupted = GraySet("imagenet-c.fog.5", corrupted_levels, labels)
+    store = Store(tmp_path / "res")
+    config = EvalConfig(batch_size=4, workers=0, device="cpu", progress=False)
+    for dataset in (val, corrupted):
+        evaluate_unit(GrayModel("gray.a", 0), dataset, store, config)
+    _, result = report_from_store(store, AnalysisOptions(plots=False, n_resamples=200))
+    row = result.gaps.iloc[0]
+    assert row["method"] == PAIRED_METHOD
+    assert row["baseline_top1"] == pytest.approx(100 * 11 / 12)
+    assert row["shift_top1"] == pytest.approx(100 * 7 / 12)
+    assert row["p_value"] == pytest.approx(stats.binomtest(1, 6, 0.5).pvalue)
