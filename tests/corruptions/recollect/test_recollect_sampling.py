@@ -137,3 +137,15 @@ def test_empty_result_has_columns(make_pool):
     result = threshold(cands, k=2, t=0.9)
     assert len(result.selected) == 0 and isinstance(result.selected, pd.DataFrame)
     assert result.shortfalls[0].got == 0
+
+
+def test_shortfall_cascades_through_several_bins(make_pool):
+    d = WNIDS[5]
+    originals = make_pool(rows_for(d, [4] * 10 + [6] * 10, "orig"))  # quotas [0, 0, 5, 5, 0]
+    candidates = make_pool(rows_for(d, [5] + [7, 7] + [9] * 10 + [0] * 4, "cand"))
+    result = matched_frequency(candidates, originals, k=10, seed=0)
+    # bin 2 has 1 of 5 -> bin 3 wants 4 + 5 = 9, has 2 -> bin 4 wants 7, has 10
+    assert np.bincount(result.selected["bin"], minlength=5).tolist() == [0, 0, 1, 2, 7]
+    assert result.shortfalls == []
+    assert (result.selected["bin"] == 4).sum() == (
+        result.selected["reason"] == "bin 4 filling a shortfall of lower bins").sum()
