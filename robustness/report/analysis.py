@@ -441,6 +441,11 @@ def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
                                 f"the highest baseline top1 of {len(group)}")
             group = group.nlargest(MAX_GAP_BARS, "baseline_top1")
         group = group.sort_values("gap")
+        outside = (group["gap_low"] > group["gap"]) | (group["gap"] > group["gap_high"])
+        if outside.any():  # a percentile bootstrap interval can miss its estimate on tiny sets
+            result.notes.append(f"plot gaps_{_file_part(shift)}: skipped, the interval of "
+                                f"{', '.join(group.loc[outside, 'model'])} excludes its gap")
+            continue
         written += plot_gap_bars(
             list(group["model"]), group["gap"] / 100.0, group["gap_low"] / 100.0,
             group["gap_high"] / 100.0, out / f"gaps_{_file_part(shift)}",

@@ -353,3 +353,15 @@ def test_store_written_by_the_engine_pairs_corrupted_and_clean_images(tmp_path):
     assert row["baseline_top1"] == pytest.approx(100 * 11 / 12)
     assert row["shift_top1"] == pytest.approx(100 * 7 / 12)
     assert row["p_value"] == pytest.approx(stats.binomtest(1, 6, 0.5).pvalue)
+
+
+def test_gap_plot_is_skipped_with_a_note_when_an_interval_misses_its_gap(tmp_path):
+    from robustness.report.analysis import Analysis, write_plots
+
+    gaps = pd.DataFrame([["m", "imagenetv2-matched-frequency", "imagenet", 80.0, 70.0, -10.0,
+                          -9.0, -8.0, INDEPENDENT_METHOD, np.nan, 100, 100]], columns=GAP_COLUMNS)
+    empty = pd.DataFrame()
+    result = Analysis(gaps, empty, empty, pd.DataFrame(columns=CORRUPTION_COLUMNS))
+    acc = accuracy_frame({"m": 80.0}, {"m": 70.0})
+    assert write_plots(acc, result, tmp_path) == []
+    assert any("excludes its gap" in n for n in result.notes)
