@@ -35,6 +35,7 @@ class EvalRequest:
     weights: dict[str, str] = field(default_factory=dict)
     load_model: Callable | None = None  # default: robustness.zoo.load_model
     open_test_set: Callable | None = None  # default: robustness.datasets.open_test_set
+    dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # reader options per set
 
 
 def job_identity() -> dict[str, Any]:
@@ -70,7 +71,7 @@ class EvalPack(submitit.helpers.Checkpointable):
         summary = run_evaluation(
             [pack.model], list(pack.test_sets), req.out, data_root=req.data_root, roots=req.roots,
             config=req.config, weights=req.weights, load_model=req.load_model,
-            open_test_set=req.open_test_set,
+            open_test_set=req.open_test_set, dataset_options=req.dataset_options,
         )
         report = {
             **base,

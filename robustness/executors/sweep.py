@@ -133,6 +133,16 @@ def _queued_elsewhere(states: Sequence[UnitState], executor: str) -> set[Unit]:
 # --------------------------------------------------------------------------- launching
 
 
+def _absolute(path: str | Path | None) -> str | None:
+    return str(Path(path).expanduser().resolve()) if path else None
+
+
+def _absolute_values(paths: dict[str, str]) -> dict[str, str]:
+    """Local paths made absolute; values that are not existing paths (e.g. hub names) kept."""
+    return {k: str(Path(v).expanduser().resolve()) if Path(v).expanduser().exists() else v
+            for k, v in paths.items()}
+
+
 def new_sweep_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
@@ -141,8 +151,7 @@ def write_plan(sweep_dir: Path, plan: dict[str, Any]) -> None:
     atomic_write_json(sweep_dir / "plan.json", plan)
 
 
-def _run_local(models, test_sets, out, data_root, roots, config, weights, load_model, open_test_set,
-               units: list[Unit]) -> dict[Unit, UnitState]:
+def _run_local(models, test_sets, out, units: list[Unit], **run_kwargs) -> dict[Unit, UnitState]:
     """Today's in-process runner over ``units``; returns failures the store may not hold."""
     failures: dict[Unit, UnitState] = {}
     if set(units) == {(m, s) for m in models for s in test_sets}:
@@ -151,9 +160,7 @@ def _run_local(models, test_sets, out, data_root, roots, config, weights, load_m
         groups = [(p.model, list(p.test_sets)) for p in plan_packs(units, len(units) or 1)]
         groups = [([m], sets) for m, sets in groups]
     for group_models, group_sets in groups:
-        summary = run_evaluation(group_models, group_sets, out, data_root=data_root, roots=roots,
-                                 config=config, weights=weights, load_model=load_model,
-                                 open_test_set=open_test_set)
+        summary = run_evaluation(group_models, group_sets, out, **run_kwargs)
         for r in summary.failed:
             failures[(r.model, r.test_set)] = UnitState(r.model, r.test_set, "failed", error=r.error)
         for model, err in summary.model_errors.items():
@@ -174,6 +181,7 @@ def submit_evaluation(
     *,
     load_model: Callable | None = None,
     open_test_set: Callable | None = None,
+    dataset_options: dict[str, dict[str, Any]] | None = None,
     wait: bool = True,
     only_failed: bool = False,
     recheck: bool = False,
@@ -184,8 +192,8 @@ def submit_evaluation(
     ``only_failed``: submit only units whose last run failed. ``recheck``: submit
     every unit, done or not (jobs skip units whose exact key is finished; use it
     after changing weights files, which the by-name view cannot see).
-    ``load_model`` / ``open_test_set`` as in :func:`robustness.engine.run_evaluation`
-    (they are pickled into the jobs). Returns a :class:`SweepReport`.
+    ``load_model`` / ``open_test_set`` / ``dataset_options`` as in
+    :func:`robustness.engine.run_evaluation` (they are pickled into the jobs). Returns a :class:`SweepReport`.
     """
     options = options or ExecutorOptions()
     config = config or EvalConfig()
@@ -207,8 +215,10 @@ def submit_evaluation(
          + (f" ({len(held)} still held by queued jobs of an earlier launch)" if held else ""))
 
     if options.executor == "local":
-        failures = _run_local(models, test_sets, out, data_root, roots, config, weights, load_model,
-                              open_test_set, todo) if todo else {}
+        run_kwargs = dict(data_root=data_root, roots=roots, config=config, weights=weights,
+                          load_model=load_model, open_test_set=open_test_set,
+                          dataset_options=dict(dataset_options or {}))
+        failures = _run_local(models, test_sets, out, todo, **run_kwargs) if todo else {}
         after = unit_states(out, requested, precision, config.save_logits)
         states = [failures.get((s.model, s.test_set), s) if s.state != "done" else s for s in after]
         return SweepReport(states, submitted=todo)
@@ -219,10 +229,11 @@ def submit_evaluation(
     sweep_id = new_sweep_id()
     sweep_dir = sweeps_root(out) / sweep_id
     log_dir = options.logs_folder(out) / sweep_id
-    request = EvalRequest(
-        out=str(out.resolve()), data_root=str(data_root) if data_root else None, roots=roots,
-        config=job_config(config, options.cpus_per_job), weights=weights, load_model=load_model,
-        open_test_set=open_test_set,
+    request = EvalRequest(  # absolute paths: jobs may start in another working directory
+        out=str(out.resolve()), data_root=_absolute(data_root), roots=_absolute_values(roots),
+        config=job_config(config, options.cpus_per_job), weights=_absolute_values(weights),
+        load_model=load_model,
+        open_test_set=open_test_set, dataset_options=dict(dataset_options or {}),
     )
     plan = {
         "sweep_id": sweep_id,

@@ -1,0 +1,62 @@
+"""Command-line flags of the executors, shared by ``robustness eval`` and ``python -m corruptions build``.
+
+Every flag defaults to None so that a ``--config FILE`` value is kept unless the
+flag is given; :func:`options_from_args` merges file and flags into
+:class:`~robustness.executors.options.ExecutorOptions`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .options import EXECUTORS, ExecutorOptions
+
+FLAG_TO_OPTION = {
+    "executor": "executor",
+    "slurm_partition": "partition",
+    "gpus_per_job": "gpus_per_job",
+    "cpus_per_job": "cpus_per_job",
+    "mem_gb": "mem_gb",
+    "timeout_min": "timeout_min",
+    "array_parallelism": "array_parallelism",
+    "units_per_job": "units_per_job",
+    "log_dir": "log_dir",
+}
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser, build: bool = False) -> None:
+    """Add ``--executor``, the Slurm resource flags, ``--config``, ``--no-wait`` (and ``--shards`` for builds)."""
+    g = parser.add_argument_group("executor (run here, or as a Slurm job array)")
+    g.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="local: in this process (default); slurm: a job array through submitit")
+    g.add_argument("--config", default=None, metavar="FILE",
+                   help="TOML/JSON file with an [executor] table; flags override it")
+    g.add_argument("--slurm-partition", default=None, help="Slurm partition (default: the cluster's)")
+    g.add_argument("--gpus-per-job", type=int, default=None, help="GPUs per array task (default 1)")
+    g.add_argument("--cpus-per-job", type=int, default=None, help="CPUs per array task (default 8)")
+    g.add_argument("--mem-gb", type=float, default=None, help="memory per array task, GiB")
+    g.add_argument("--timeout-min", type=int, default=None,
+                   help="time limit per array task, minutes (default 240); jobs are requeued at the limit")
+    g.add_argument("--array-parallelism", type=int, default=None,
+                   help="array tasks running at once (default 64)")
+    g.add_argument("--log-dir", default=None, help="submitit/Slurm logs (default: OUT/slurm-logs)")
+    g.add_argument("--no-wait", action="store_true",
+                   help="submit and return; follow with `robustness status --out OUT`")
+    if build:
+        g.add_argument("--shards", type=int, default=None,
+                       help="array tasks the source images are split over (default: --array-parallelism)")
+    else:
+        g.add_argument("--units-per-job", type=int, default=None,
+                       help="test sets of one model per array task, e.g. 75 for ImageNet-C (default 1)")
+        g.add_argument("--only-failed", action="store_true", help="resubmit only units that failed")
+        g.add_argument("--recheck", action="store_true",
+                       help="submit every unit, finished or not; jobs skip units whose exact key is done "
+                       "(use after replacing weight files)")
+
+
+def options_from_args(args: argparse.Namespace) -> ExecutorOptions:
+    """ExecutorOptions from ``--config`` then the flags given (raises ConfigError / ValueError)."""
+    from ..config import load_executor_options
+
+    overrides = {opt: getattr(args, flag, None) for flag, opt in FLAG_TO_OPTION.items()}
+    return load_executor_options(getattr(args, "config", None), **overrides)
