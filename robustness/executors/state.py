@@ -14,8 +14,9 @@ A sweep leaves a ledger beside the units::
 
 States, from most to least final: ``done`` (a finished unit), ``failed`` (the
 unit's error.json, or a failure a job reported), ``running`` (a job started
-the pack and has not finished it: running now, or killed), ``partial``
-(checkpointed parts on disk), ``pending`` (nothing yet).
+the pack and has not finished it: running now, or killed), ``queued`` (given to
+a job that has not started: waiting in the queue, or cancelled before it
+started), ``partial`` (checkpointed parts on disk), ``pending`` (nothing yet).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 from ..store import Store, safe_name
 from .packing import Unit
 
-STATES = ("done", "failed", "running", "partial", "pending")
+STATES = ("done", "failed", "running", "queued", "partial", "pending")
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ def _job_view(plans: Sequence[dict[str, Any]], out: str | Path) -> dict[Unit, Un
                 unit = (pack["model"], set_name)
                 view.pop(unit, None)
                 if report is None:
+                    if job_id:
+                        view[unit] = UnitState(*unit, "queued", job_id=job_id)
                     continue
                 if report.get("state") == "running":
                     view[unit] = UnitState(*unit, "running", job_id=job_id)
@@ -146,6 +149,9 @@ def unit_states(out: str | Path, units: Iterable[Unit], precision: str | None = 
         from_job = jobs.get((model, test_set))
         if from_store.state == "done" or from_job is None:
             states.append(from_store)
+        elif from_job.state == "queued" and from_store.state in ("failed", "partial"):
+            states.append(UnitState(model, test_set, from_store.state, from_store.error,
+                                    from_store.path, from_job.job_id))
         elif from_job.state == "running" or from_store.state != "failed":
             states.append(UnitState(model, test_set, from_job.state, from_job.error or from_store.error,
                                     from_store.path, from_job.job_id))
@@ -184,6 +190,8 @@ class SweepStatus:
             lines.append(f"  FAILED {s.model} on {s.test_set}{where}: {s.error}")
         for s in self.of("running")[:limit]:
             lines.append(f"  started {s.model} on {s.test_set} (job {s.job_id}): running now, or killed")
+        for s in self.of("queued")[:limit]:
+            lines.append(f"  submitted {s.model} on {s.test_set} (job {s.job_id}): queued, or cancelled")
         return "\n".join(lines)
 
 

@@ -123,7 +123,7 @@ def live_jobs(jobs: Sequence[Any], executor: str) -> dict[str, str] | None:
 
 def _queued_elsewhere(states: Sequence[UnitState], executor: str) -> set[Unit]:
     """Units that a still-queued Slurm job of an earlier sweep holds (not to be submitted twice)."""
-    running = [s for s in states if s.state == "running" and s.job_id]
+    running = [s for s in states if s.state != "done" and s.job_id]
     if executor != "slurm" or not running:
         return set()
     queued = squeue_states([s.job_id for s in running]) or {}

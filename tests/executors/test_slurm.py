@@ -70,7 +70,7 @@ def test_sweep_tables_equal_the_local_executors_and_a_failing_unit_blocks_nothin
     assert len(report.status.of("done")) == 6
     assert "FAILED gray.a on imagenet-a" in report.describe()
     later = sweep_status(tmp_path / "slurm")  # from the store alone
-    assert later.counts() == {"done": 6, "failed": 2, "running": 0, "partial": 0, "pending": 0}
+    assert later.counts() == {"done": 6, "failed": 2, "running": 0, "queued": 0, "partial": 0, "pending": 0}
     assert squeue_states(report.job_ids) == {}
 
     write_tables(Store(tmp_path / "slurm"), tmp_path / "slurm")
@@ -95,6 +95,9 @@ def test_scancel_then_relaunch_loses_and_duplicates_nothing(tmp_path, slurm):
     first = evaluate(out, models, sets, opts=opts, shelf=slow, wait=False)
     plan = json.loads(Path(out, "sweeps", first.sweep_id, "plan.json").read_text())
     job_of = {p["model"]: p["job_id"] for p in plan["packs"]}
+    # launching again while those jobs are queued or running submits nothing
+    assert evaluate(out, models, sets, opts=opts, shelf=slow, wait=False).submitted == []
+    assert len(list(Path(out, "sweeps").glob("*/plan.json"))) == 1
     wait_until(lambda: _first_part(out, "gray.a"), what="a checkpoint of gray.a's unit")
     slurm.run("scancel", job_of["gray.a"])
     follow_jobs([_Handle(j) for j in first.job_ids], opts, out, [], None, None, echo=lambda s: None,

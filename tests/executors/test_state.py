@@ -47,11 +47,13 @@ def test_the_ledger_adds_running_and_job_reported_failures(tmp_path):
     sweep = tmp_path / "sweeps" / "s1"
     atomic_write_json(sweep / "plan.json", {
         "sweep_id": "s1", "precision": "fp32", "save_logits": False,
-        "units": [["gray.a", "imagenet"], ["gray.a", "objectnet"], ["gray.b", "imagenet"]],
+        "units": [["gray.a", "imagenet"], ["gray.a", "objectnet"], ["gray.b", "imagenet"],
+                  ["gray.c", "imagenet"]],
         "packs": [{"index": 0, "model": "gray.a", "test_sets": ["imagenet", "objectnet"], "job_id": "7_0"},
-                  {"index": 1, "model": "gray.b", "test_sets": ["imagenet"], "job_id": "7_1"}]})
+                  {"index": 1, "model": "gray.b", "test_sets": ["imagenet"], "job_id": "7_1"},
+                  {"index": 2, "model": "gray.c", "test_sets": ["imagenet"], "job_id": "7_2"}]})
     # job 7_0 finished and reports objectnet's folder as missing (no unit folder in the store);
-    # job 7_1 started and never finished (running, or killed)
+    # job 7_1 started and never finished (running, or killed); job 7_2 never started
     atomic_write_json(pack_report_path(sweep, 0), {"state": "finished", "job_id": "7_0", "results": [
         {"model": "gray.a", "test_set": "objectnet", "status": "failed", "error": "LayoutError: no folder"}]})
     atomic_write_json(pack_report_path(sweep, 1), {"state": "running", "job_id": "7_1"})
@@ -61,9 +63,11 @@ def test_the_ledger_adds_running_and_job_reported_failures(tmp_path):
     assert states[("gray.a", "objectnet")].state == "failed"
     assert states[("gray.a", "objectnet")].error == "LayoutError: no folder"
     assert (states[("gray.b", "imagenet")].state, states[("gray.b", "imagenet")].job_id) == ("running", "7_1")
-    assert status.counts() == {"done": 1, "failed": 1, "running": 1, "partial": 0, "pending": 0}
+    assert (states[("gray.c", "imagenet")].state, states[("gray.c", "imagenet")].job_id) == ("queued", "7_2")
+    assert status.counts() == {"done": 1, "failed": 1, "running": 1, "queued": 1, "partial": 0, "pending": 0}
     text = status.describe()
     assert "FAILED gray.a on objectnet (job 7_0): LayoutError" in text and "job 7_1" in text
+    assert "job 7_2" in text
 
 
 def test_a_pack_run_twice_gives_one_result_per_unit(tmp_path):
