@@ -92,3 +92,34 @@ def test_job_settings_follow_the_job_resources():
     assert expected_precision(auto, ExecutorOptions(executor="slurm", gpus_per_job=1)) == "fp16"
     assert expected_precision(auto, ExecutorOptions(executor="slurm", gpus_per_job=0)) == "fp32"
     assert expected_precision(replace(auto, precision="bf16"), ExecutorOptions(executor="slurm")) == "bf16"
+
+
+def test_a_model_that_cannot_load_fails_its_units_in_the_ledger(tmp_path):
+    sweep = tmp_path / "sweeps" / "s2"
+    pack = WorkPack(0, "gray.missing", ("imagenet", "imagenet-r"))
+    atomic_write_json(sweep / "plan.json", {
+        "sweep_id": "s2", "precision": "fp32", "save_logits": False, "units": [list(u) for u in pack.units],
+        "packs": [{"index": 0, "model": pack.model, "test_sets": list(pack.test_sets), "job_id": "9"}]})
+    request = EvalRequest(out=str(tmp_path), config=CONFIG, load_model=GrayZoo(), open_test_set=GrayShelf())
+    report = EvalPack(pack, request, sweep)()
+    assert "unknown test model 'gray.missing'" in report["model_error"]
+    states = sweep_status(tmp_path).states
+    assert [(s.test_set, s.state) for s in states] == [("imagenet", "failed"), ("imagenet-r", "failed")]
+    assert all("gray.missing" in s.error for s in states)
+
+
+def test_local_executor_resubmits_only_the_failed_units(tmp_path):
+    from robustness.executors import submit_evaluation
+
+    local = ExecutorOptions(executor="local")
+    sets = ["imagenet", "imagenet-r"]
+    kw = dict(config=CONFIG, options=local, load_model=GrayZoo(), echo=lambda s: None)
+    first = submit_evaluation(["gray.a", "gray.b"], sets, tmp_path,
+                              open_test_set=GrayShelf(broken=("imagenet-r",)), **kw)
+    assert [(s.model, s.test_set) for s in first.status.of("failed")] == [
+        ("gray.a", "imagenet-r"), ("gray.b", "imagenet-r")]
+    done_stamp = next(tmp_path.glob("units/gray.a/imagenet/*/meta.json")).stat().st_mtime_ns
+    second = submit_evaluation(["gray.a", "gray.b"], sets, tmp_path, open_test_set=GrayShelf(),
+                               only_failed=True, **kw)
+    assert second.submitted == [("gray.a", "imagenet-r"), ("gray.b", "imagenet-r")] and second.ok
+    assert next(tmp_path.glob("units/gray.a/imagenet/*/meta.json")).stat().st_mtime_ns == done_stamp
