@@ -61,10 +61,12 @@ def submit_build(src: str | Path, out: str | Path, shards: int, options: Executo
     log_dir = logs / f"build-{new_sweep_id()}"
     Path(out).mkdir(parents=True, exist_ok=True)
     executor = make_executor(options, log_dir)
-    with executor.batch():
-        jobs = [executor.submit(BuildShard(i, int(shards), str(Path(src).resolve()),
-                                           str(Path(out).resolve()), build_options))
-                for i in range(int(shards))]
+    tasks = [BuildShard(i, int(shards), str(Path(src).resolve()), str(Path(out).resolve()), build_options)
+             for i in range(int(shards))]
+    jobs: list[Any] = []
+    for start in range(0, len(tasks), options.max_array_size):  # one job array per chunk
+        with executor.batch():
+            jobs.extend([executor.submit(t) for t in tasks[start : start + options.max_array_size]])
     echo(f"{len(jobs)} build shard(s) submitted (job {jobs[0].job_id.split('_')[0]}); logs in {log_dir}")
     report = BuildSweepReport([str(j.job_id) for j in jobs], str(log_dir), int(shards))
     if wait:

@@ -27,6 +27,7 @@ class ExecutorOptions:
     timeout_min: int = 240  # wall-clock limit per array task, minutes
     array_parallelism: int = 64  # array tasks running at once
     units_per_job: int = 1  # units packed into one array task (one model per task)
+    max_array_size: int = 1000  # tasks per job array; Slurm refuses larger arrays (MaxArraySize, 1001)
     log_dir: str | None = None  # submitit/Slurm logs; default OUT/slurm-logs
     job_name: str = "robustness"
     slurm_extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"account": "lab", "qos": "high"}
@@ -44,7 +45,7 @@ def check_options(opts: ExecutorOptions) -> None:
     """Raise ValueError naming the bad option and the allowed values."""
     if opts.executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {opts.executor!r}")
-    for name in ("cpus_per_job", "timeout_min", "array_parallelism", "units_per_job"):
+    for name in ("cpus_per_job", "timeout_min", "array_parallelism", "units_per_job", "max_array_size"):
         if int(getattr(opts, name)) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(opts, name)!r}")
     if int(opts.gpus_per_job) < 0:

@@ -252,8 +252,8 @@ def submit_evaluation(
     for entry, job in zip(plan["packs"], jobs):
         entry["job_id"] = str(job.job_id)
     write_plan(sweep_dir, plan)
-    first = jobs[0].job_id.split("_")[0] if jobs else "-"
-    echo(f"sweep {sweep_id}: {len(todo)} units in {len(jobs)} job(s) (job {first}); "
+    arrays = ", ".join(dict.fromkeys(str(j.job_id).split("_")[0] for j in jobs))
+    echo(f"sweep {sweep_id}: {len(todo)} units in {len(jobs)} job(s) (Slurm job {arrays}); "
          f"logs in {log_dir}; follow with `robustness status --out {out}`")
     report = SweepReport(before, sweep_id, [str(j.job_id) for j in jobs], str(log_dir), todo)
     if not wait:
@@ -269,9 +269,14 @@ def submit_evaluation(
 
 def _submit(packs: list[WorkPack], request: EvalRequest, sweep_dir: Path, options: ExecutorOptions,
             log_dir: Path) -> list[Any]:
+    """One job array per ``max_array_size`` packs (submitit submits each batch as one array)."""
     executor = make_executor(options, log_dir)
-    with executor.batch():
-        jobs = [executor.submit(EvalPack(pack, request, sweep_dir)) for pack in packs]
+    jobs: list[Any] = []
+    for start in range(0, len(packs), options.max_array_size):
+        with executor.batch():
+            chunk = [executor.submit(EvalPack(p, request, sweep_dir))
+                     for p in packs[start : start + options.max_array_size]]
+        jobs.extend(chunk)
     return jobs
 
 

@@ -62,8 +62,10 @@ def wait_until(condition, timeout=120.0, what="condition"):
 def test_sweep_tables_equal_the_local_executors_and_a_failing_unit_blocks_nothing(tmp_path, slurm):
     models, sets = ["gray.a", "gray.b"], [*SETS, "imagenet-a"]
     shelf = GrayShelf(broken=("imagenet-a",))  # shares a job with imagenet-r
-    report = evaluate(tmp_path / "slurm", models, sets, shelf=shelf)
-    assert len(report.job_ids) == 4 and all("_" in j for j in report.job_ids)  # one job array
+    report = evaluate(tmp_path / "slurm", models, sets, shelf=shelf, opts=replace(SLURM, max_array_size=3))
+    assert len(report.job_ids) == 4  # 2 per model; arrays of at most 3 tasks: 3 + 1
+    arrays = [j.split("_")[0] for j in report.job_ids]
+    assert arrays[0] == arrays[1] == arrays[2] != arrays[3]
     failed = report.status.of("failed")
     assert [(s.model, s.test_set) for s in failed] == [(m, "imagenet-a") for m in models]
     assert all("img00002" in s.error for s in failed)
