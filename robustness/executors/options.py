@@ -28,6 +28,7 @@ class ExecutorOptions:
     array_parallelism: int = 64  # array tasks running at once
     units_per_job: int = 1  # units packed into one array task (one model per task)
     max_array_size: int = 1000  # tasks per job array; Slurm refuses larger arrays (MaxArraySize, 1001)
+    max_timeouts: int = 3  # requeues after hitting timeout_min before a pack gives up (preemptions are free)
     log_dir: str | None = None  # submitit/Slurm logs; default OUT/slurm-logs
     job_name: str = "robustness"
     slurm_extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"account": "lab", "qos": "high"}
@@ -87,7 +88,8 @@ def make_executor(opts: ExecutorOptions, folder: str | Path):
     if opts.executor == "local":
         raise ValueError("the local executor runs in-process; no submitit executor is needed")
     cluster = "slurm" if opts.executor == "slurm" else "local"
-    executor = submitit.AutoExecutor(folder=str(Path(folder) / "%j"), cluster=cluster)
+    extra = {"slurm_max_num_timeout": int(opts.max_timeouts)} if cluster == "slurm" else {}
+    executor = submitit.AutoExecutor(folder=str(Path(folder) / "%j"), cluster=cluster, **extra)
     params = submitit_parameters(opts)
     if cluster == "local":
         params = {k: v for k, v in params.items() if not k.startswith("slurm_")}

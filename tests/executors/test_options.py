@@ -30,8 +30,9 @@ def test_the_sbatch_script_carries_the_options(tmp_path):
     from robustness.executors.options import make_executor
 
     opts = ExecutorOptions(executor="slurm", partition="debug", gpus_per_job=1, cpus_per_job=3,
-                           timeout_min=17, array_parallelism=5)
+                           timeout_min=17, array_parallelism=5, max_timeouts=7)
     executor = make_executor(opts, tmp_path)
+    assert executor._executor.max_num_timeout == 7
     script = executor._executor._make_submission_file_text("echo", "x")  # what sbatch would get
     for line in ("--partition=debug", "--cpus-per-task=3", "--gpus-per-node=1", "--time=17"):
         assert line in script
