@@ -16,7 +16,7 @@ from typing import Any
 
 from .jobs import BuildShard
 from .options import ExecutorOptions, make_executor
-from .sweep import Echo, _stderr, live_jobs, new_sweep_id
+from .sweep import Echo, _stderr, live_jobs, new_sweep_id, poll_delays
 
 
 @dataclass
@@ -79,6 +79,7 @@ def _wait_all(jobs: Sequence[Any], options: ExecutorOptions, echo: Echo) -> None
     import time
 
     last = -1
+    delays = poll_delays(options.poll_seconds)
     while True:
         alive = live_jobs(jobs, options.executor)
         if alive is not None:
@@ -87,7 +88,7 @@ def _wait_all(jobs: Sequence[Any], options: ExecutorOptions, echo: Echo) -> None
                 last = len(alive)
             if not alive:
                 return
-        time.sleep(options.poll_seconds)
+        time.sleep(next(delays))
 
 
 def _collect(jobs: Sequence[Any]) -> tuple[list[dict[str, Any] | None], dict[int, str]]:

@@ -33,7 +33,7 @@ class ExecutorOptions:
     job_name: str = "robustness"
     slurm_extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"account": "lab", "qos": "high"}
     setup: list[str] = field(default_factory=list)  # shell lines run before the job (module load ...)
-    poll_seconds: float = 30.0  # how often a waiting launcher checks the jobs
+    poll_seconds: float = 30.0  # longest wait between a waiting launcher's checks (starts at 1 s)
 
     def __post_init__(self) -> None:
         check_options(self)

@@ -285,12 +285,21 @@ def _counts_line(states: Sequence[UnitState]) -> str:
     return f"{len(states)} units: " + ", ".join(f"{counts[k]} {k}" for k in STATES)
 
 
+def poll_delays(longest: float, first: float = 1.0, factor: float = 1.5):
+    """Seconds to sleep between checks: ``first``, growing by ``factor`` up to ``longest``."""
+    delay = min(first, longest)
+    while True:
+        yield delay
+        delay = min(longest, delay * factor)
+
+
 def follow_jobs(jobs: Sequence[Any], options: ExecutorOptions, out: str | Path, units: Sequence[Unit],
                 precision: str | None, save_logits: bool | None, echo: Echo = _stderr,
                 timeout_s: float | None = None) -> None:
     """Print unit counts whenever they change, until no job is queued or running."""
     last = ""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    delays = poll_delays(options.poll_seconds)
     while True:
         alive = live_jobs(jobs, options.executor)
         line = _counts_line(unit_states(out, units, precision, save_logits))
@@ -303,4 +312,4 @@ def follow_jobs(jobs: Sequence[Any], options: ExecutorOptions, out: str | Path, 
             return
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"jobs still queued or running after {timeout_s} s")
-        time.sleep(options.poll_seconds)
+        time.sleep(next(delays))

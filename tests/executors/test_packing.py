@@ -43,3 +43,4 @@ def test_repeats_are_dropped_and_bad_size_is_refused():
     assert plan_packs([], 3) == []
     with pytest.raises(ValueError, match="units_per_job"):
         plan_packs([("m", "a")], 0)
+
