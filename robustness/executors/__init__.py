@@ -9,12 +9,13 @@ from .build import BuildSweepReport, submit_build
 from .options import EXECUTORS, ExecutorOptions, make_executor
 from .packing import WorkPack, plan_packs
 from .state import SweepStatus, UnitState, sweep_status, unit_states
-from .sweep import SweepReport, submit_evaluation
+from .sweep import SubmissionError, SweepReport, submit_evaluation
 
 __all__ = [
     "EXECUTORS",
     "BuildSweepReport",
     "ExecutorOptions",
+    "SubmissionError",
     "SweepReport",
     "SweepStatus",
     "UnitState",

@@ -38,6 +38,10 @@ from .state import STATES, SweepStatus, UnitState, sweeps_root, unit_states
 Echo = Callable[[str], None]
 
 
+class SubmissionError(RuntimeError):
+    """The scheduler refused the jobs (bad partition, resources, account...)."""
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -248,10 +252,20 @@ def submit_evaluation(
         "log_dir": str(log_dir),
     }
     write_plan(sweep_dir, plan)
-    jobs = _submit(packs, request, sweep_dir, options, log_dir)
-    for entry, job in zip(plan["packs"], jobs):
-        entry["job_id"] = str(job.job_id)
-    write_plan(sweep_dir, plan)
+    jobs: list[Any] = []
+    try:
+        _submit(packs, request, sweep_dir, options, log_dir, jobs)
+    except Exception as exc:
+        raise SubmissionError(
+            f"sbatch refused the jobs ({len(jobs)} of {len(packs)} submitted before): "
+            f"{str(exc).strip()}. Check the Slurm options (--slurm-partition, --gpus-per-job, "
+            f"--cpus-per-job, --mem-gb, --timeout-min, slurm_extra in --config), then rerun: "
+            "submitted units are not submitted twice."
+        ) from exc
+    finally:
+        for entry, job in zip(plan["packs"], jobs):
+            entry["job_id"] = str(job.job_id)
+        write_plan(sweep_dir, plan)
     arrays = ", ".join(dict.fromkeys(str(j.job_id).split("_")[0] for j in jobs))
     echo(f"sweep {sweep_id}: {len(todo)} units in {len(jobs)} job(s) (Slurm job {arrays}); "
          f"logs in {log_dir}; follow with `robustness status --out {out}`")
@@ -268,16 +282,14 @@ def submit_evaluation(
 
 
 def _submit(packs: list[WorkPack], request: EvalRequest, sweep_dir: Path, options: ExecutorOptions,
-            log_dir: Path) -> list[Any]:
-    """One job array per ``max_array_size`` packs (submitit submits each batch as one array)."""
+            log_dir: Path, jobs: list[Any]) -> None:
+    """Append to ``jobs`` one job array per ``max_array_size`` packs (a submitit batch is one array)."""
     executor = make_executor(options, log_dir)
-    jobs: list[Any] = []
     for start in range(0, len(packs), options.max_array_size):
         with executor.batch():
             chunk = [executor.submit(EvalPack(p, request, sweep_dir))
                      for p in packs[start : start + options.max_array_size]]
         jobs.extend(chunk)
-    return jobs
 
 
 def _counts_line(states: Sequence[UnitState]) -> str:

@@ -15,7 +15,13 @@ import pytest
 from fakes_jobs import CONFIG, GrayShelf, GrayZoo, image_files, make_source, table_bytes
 
 from corruptions.builder import build_corrupted_set
-from robustness.executors import ExecutorOptions, submit_build, submit_evaluation, sweep_status
+from robustness.executors import (
+    ExecutorOptions,
+    SubmissionError,
+    submit_build,
+    submit_evaluation,
+    sweep_status,
+)
 from robustness.executors.sweep import follow_jobs, squeue_states
 from robustness.report.tables import write_tables
 from robustness.store import Store
@@ -158,3 +164,9 @@ def test_corruption_build_split_over_array_tasks_equals_one_local_run(tmp_path, 
     assert len(local) == 3 * 2 * 2 and split == local
     assert sorted(p.name for p in (tmp_path / "split").glob("manifest*.json")) == [
         f"manifest-shard-{i}-of-3.json" for i in range(3)]
+
+
+def test_a_refused_submission_names_the_problem_and_submits_nothing(tmp_path, slurm):
+    with pytest.raises(SubmissionError, match=r"(?s)sbatch refused.*invalid partition.*--slurm-partition"):
+        evaluate(tmp_path, ["gray.a"], ["imagenet"], opts=replace(SLURM, partition="nope"))
+    assert [s.state for s in sweep_status(tmp_path).states] == ["pending"]
