@@ -78,7 +78,7 @@ class SweepReport:
     def describe(self) -> str:
         lines = [self.status.describe()]
         left = [s for s in self.states if s.state not in ("done", "failed")]
-        for s in left[:50]:
+        for s in [s for s in left if s.state in ("partial", "pending")][:50]:  # others listed above
             lines.append(f"  NOT FINISHED {s.model} on {s.test_set} ({s.state})")
         for job_id, log in self.job_logs.items():
             lines.append(f"  job {job_id} ended before finishing its units; log: {log}")
