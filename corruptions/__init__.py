@@ -30,7 +30,31 @@ def corrupt(
     return get_corruption(name)(image, severity, rng=rng, preset=preset)
 
 
+_LAZY = {
+    "build_corrupted_set": "corruptions.builder",  # on-disk builder (ImageNet-C layout)
+    "corrupt_batch": "corruptions.batched",  # batched torch path (imports torch)
+    "CorruptedDataset": "corruptions.inmemory",  # in-memory mode for the evaluation engine
+    "DeviceCorruptor": "corruptions.inmemory",
+    "load_pool": "corruptions.recollect.pool",  # re-collection: candidate pools
+    "matched_frequency": "corruptions.recollect.sampling",
+    "threshold": "corruptions.recollect.sampling",
+    "top_images": "corruptions.recollect.sampling",
+    "write_test_set": "corruptions.recollect.layout",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'corruptions' has no attribute {name!r}")
+
+
 __all__ = [
+    *_LAZY,
     "ALL",
     "COMMON",
     "HELD_OUT",

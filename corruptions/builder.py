@@ -345,7 +345,8 @@ def _run(config: BuildConfig, relpaths: list[str], workers: int) -> Iterator[Ima
     if workers <= 1:
         yield from map(_worker, jobs)
         return
-    with multiprocessing.get_context().Pool(workers, initializer=_init_worker) as pool:
+    # spawn, not fork: forking a process that already runs OpenMP/torch threads can deadlock
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
         yield from pool.imap_unordered(_worker, jobs, chunksize=1)
 
 

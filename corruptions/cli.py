@@ -45,13 +45,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="allow writing into OUT although it holds files built with another "
                    "seed, preset or format")  # fmt: skip
     b.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    from robustness.executors.cli_args import add_executor_arguments
+
+    add_executor_arguments(b, build=True)
 
     sub.add_parser("list", help="print the available corruptions (held-out ones marked)")
+    from .recollect.cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if hasattr(args, "func"):  # recollect, replication-report
+        return int(args.func(args) or 0)
     if args.command == "list":
         from .registry import registry
 
@@ -62,6 +70,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .builder import BuildConfigError, SourceImageError, build_corrupted_set
 
+    if args.executor not in (None, "local") or args.config:
+        from robustness.config import ConfigError
+        from robustness.executors import submit_build
+        from robustness.executors.cli_args import options_from_args
+
+        try:
+            opts = options_from_args(args)
+        except (ConfigError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if opts.executor != "local":
+            if args.shard:
+                print("error: --shard is for one task; with --executor slurm use --shards N",
+                      file=sys.stderr)
+                return 2
+            try:
+                report = submit_build(
+                    args.src, args.out, shards=args.shards or opts.array_parallelism, options=opts,
+                    wait=not args.no_wait, preset=args.preset, corruptions=args.corruptions,
+                    severities=args.severities, seed=args.seed, format=args.format,
+                    classes=args.classes.split(",") if args.classes else None,
+                    skip_bad_images=args.skip_bad_images, force=args.force,
+                )
+            except Exception as exc:  # sbatch refused the array (bad partition, resources, ...)
+                print(f"error: the scheduler refused the build jobs: {exc}", file=sys.stderr)
+                return 2
+            print(report.describe() if not args.no_wait else f"logs: {report.log_dir}")
+            return 0 if args.no_wait or report.ok else 1
     try:
         report = build_corrupted_set(
             args.src,

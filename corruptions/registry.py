@@ -10,7 +10,7 @@ import importlib
 
 from .base import Corruption
 
-FAMILY_MODULES = ("noise", "blur", "weather", "digital")
+FAMILY_MODULES = ("noise", "blur", "weather", "digital", "cbar", "shifts")
 
 
 def _collect() -> dict[str, Corruption]:

@@ -41,18 +41,34 @@ def _dataset_options(values: list[str] | None) -> dict[str, dict[str, object]]:
     return out
 
 
+def _weights(values: list[str] | None, models: list[str]) -> dict[str, str]:
+    """``--weights MODEL=PATH`` (repeatable), or a bare ``--weights PATH`` with one model."""
+    if values and len(values) == 1 and "=" not in values[0]:
+        if len(models) != 1:
+            raise SystemExit("error: a bare --weights PATH needs exactly one model; use MODEL=PATH")
+        return {models[0]: values[0]}
+    return _pairs(values, "--weights")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
+    from .config import ConfigError
     from .datasets import expand_dataset_names
-    from .engine import EvalConfig, run_evaluation
+    from .engine import EvalConfig
+    from .executors import SubmissionError, submit_evaluation
+    from .executors.cli_args import options_from_args
     from .report.tables import write_tables
     from .store import Store
     from .zoo import resolve_model_names
 
+    try:
+        executor_options = options_from_args(args)
+    except (ConfigError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from None
     names = _split(args.models) + [f"family:{f}" for f in _split(args.family)]
     if not names:
         raise SystemExit("error: name models with --models or a family with --family (see `robustness models`)")
     models = resolve_model_names(names)
-    weights = _pairs(args.weights, "--weights")
+    weights = _weights(args.weights, models)
     roots = _pairs(args.root, "--root")
     sets = expand_dataset_names(_split(args.datasets), args.data_root, roots=roots)
     config = EvalConfig(
@@ -70,13 +86,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.allow_partial:
         for name in sets:
             options.setdefault(name, {})["allow_partial"] = True
-    summary = run_evaluation(models, sets, args.out, data_root=args.data_root, roots=roots,
-                             config=config, weights=weights, dataset_options=options)
+    try:
+        report = submit_evaluation(models, sets, args.out, data_root=args.data_root, roots=roots,
+                                   config=config, weights=weights, options=executor_options,
+                                   dataset_options=options, wait=not args.no_wait,
+                                   only_failed=args.only_failed, recheck=args.recheck)
+    except SubmissionError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if args.no_wait:
+        return 0
     written = write_tables(Store(args.out), args.out)
-    print(summary.describe())
+    print(report.describe())
     if written:
         print(f"tables: {len(written)} CSV file(s) in {args.out}")
-    return 0 if summary.ok else 1
+    return 0 if report.ok else 1
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -104,31 +127,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from .report.tables import write_tables
-    from .store import Store
-
-    written = write_tables(Store(args.out), args.out)
-    if not written:
-        print(f"no finished units under {args.out}/units: run `robustness eval` first", file=sys.stderr)
-        return 1
-    for p in written:
-        print(p)
-    return 0
-
-
 def cmd_status(args: argparse.Namespace) -> int:
-    from .store import Store
+    from .executors import sweep_status
 
-    store = Store(args.out)
-    done = list(store.iter_units())
-    errors = list(store.iter_errors())
-    partial = [
-        p.parent for p in sorted(store.units_root.glob("*/*/*/parts")) if not (p.parent / "meta.json").exists()
-    ] if store.units_root.is_dir() else []
-    print(f"{len(done)} finished, {len(partial)} partly done, {len(errors)} failed under {args.out}")
-    for unit, err in errors:
-        print(f"  FAILED {err.get('model')} on {err.get('test_set')}: {err.get('error')}  ({unit.root})")
+    print(f"{args.out}: " + sweep_status(args.out).describe())
     return 0
 
 
@@ -143,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test sets, comma-separated (see `robustness datasets`); 'imagenet-c' expands to every corruption/severity on disk")
     e.add_argument("--data-root", type=Path, default=None, help="folder holding each test set's default subfolder")
     e.add_argument("--root", action="append", metavar="NAME=PATH", help="folder of one test set, overriding --data-root")
-    e.add_argument("--weights", action="append", metavar="MODEL=PATH", help="local weight file for a model")
+    e.add_argument("--weights", action="append", metavar="[MODEL=]PATH",
+                   help="local weight file (.safetensors or a state dict) for a model; PATH alone when one model is named")
     e.add_argument("--dataset-option", action="append", metavar="NAME:KEY=VALUE",
                    help="reader option, e.g. objectnet:border_px=2 or imagenet-real:real_json=/path/real.json")
     e.add_argument("--allow-partial", action="store_true",
@@ -158,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip unreadable images (counted in the unit metadata) instead of failing the unit")
     e.add_argument("--checkpoint-every", type=int, default=2048, help="images between resume checkpoints")
     e.add_argument("--no-progress", action="store_true")
+    from .executors.cli_args import add_executor_arguments
+
+    add_executor_arguments(e)
     e.set_defaults(func=cmd_eval)
 
     m = sub.add_parser("models", help="list model families, or the models of one")
@@ -169,9 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-root", type=Path, default=None, help="also say which sets are found there")
     d.set_defaults(func=cmd_datasets)
 
-    r = sub.add_parser("report", help="rebuild the CSV tables from the store alone")
-    r.add_argument("--out", type=Path, default=Path("results"))
-    r.set_defaults(func=cmd_report)
+    from corruptions.recollect.cli import add_parsers as add_recollect_parsers
+
+    from .report.analysis import add_report_arguments, run_report
+    from .report.published import add_analyze_parser
+
+    r = sub.add_parser("report", help="tables, gaps, fits, corruption metrics and plots, from the store alone")
+    add_report_arguments(r)
+    r.set_defaults(func=run_report)
+    add_analyze_parser(sub)
+    add_recollect_parsers(sub)
 
     s = sub.add_parser("status", help="finished, partly done and failed units in a results folder")
     s.add_argument("--out", type=Path, default=Path("results"))

@@ -63,10 +63,10 @@ class Nuisances:
 def sample_nuisances(rng: np.random.Generator, n: int, shift: float = 0.0, n_classes: int = 10) -> Nuisances:
     """Draw ``n`` images' nuisances. ``shift`` >= 0 makes images smaller, busier,
     more occluded and lower in contrast (0: the original distribution)."""
-    scale = rng.uniform(9.0, 27.0, n) - 3.0 * shift
-    contrast = np.clip(0.12 + 0.88 * rng.beta(2.2, 1.3, n) - 0.08 * shift, 0.08, 1.0)
-    occluded = rng.random(n) < 0.35 + 0.15 * shift
-    occlusion = np.where(occluded, rng.uniform(0.1, 0.6, n), 0.0)
+    scale = rng.uniform(15.0, 27.0, n) - 3.0 * shift
+    contrast = np.clip(0.35 + 0.65 * rng.beta(3.0, 1.0, n) - 0.15 * shift, 0.08, 1.0)
+    occluded = rng.random(n) < 0.2 + 0.2 * shift
+    occlusion = np.where(occluded, rng.uniform(0.1, 0.45, n), 0.0)
     return Nuisances(
         label=rng.integers(0, n_classes, n),
         angle=rng.uniform(0, 2 * np.pi, n),
@@ -74,12 +74,12 @@ def sample_nuisances(rng: np.random.Generator, n: int, shift: float = 0.0, n_cla
         cx=SIZE / 2 + rng.uniform(-8, 8, n),
         cy=SIZE / 2 + rng.uniform(-8, 8, n),
         hue=rng.random(n),
-        texture=rng.uniform(0.0, 0.7, n),
+        texture=rng.uniform(0.0, 0.35, n),
         texture_freq=rng.uniform(0.4, 1.4, n),
         texture_angle=rng.uniform(0, np.pi, n),
         bg_hue=rng.random(n),
         bg_value=rng.uniform(0.25, 0.85, n),
-        clutter=rng.poisson(3.0 + 3.0 * shift, n),
+        clutter=rng.poisson(1.0 + 2.0 * shift, n),
         occlusion=occlusion,
         contrast=contrast,
         seed=rng.integers(0, 2**31 - 1, n),
@@ -89,10 +89,10 @@ def sample_nuisances(rng: np.random.Generator, n: int, shift: float = 0.0, n_cla
 def visibility(nz: Nuisances) -> np.ndarray:
     """How clearly the object shows, in (0, 1): a logistic function of its nuisances."""
     z = (
-        0.30 * (nz.scale - 14.0)
-        + 4.0 * (nz.contrast - 0.45)
-        - 4.5 * nz.occlusion
-        - 0.22 * (nz.clutter - 3.0)
+        0.30 * (nz.scale - 18.0)
+        + 4.0 * (nz.contrast - 0.65)
+        - 5.0 * nz.occlusion
+        - 0.30 * (nz.clutter - 1.0)
         + 0.8
     )
     return 1.0 / (1.0 + np.exp(-z))

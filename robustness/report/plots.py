@@ -42,7 +42,7 @@ def save_figure(fig: Figure, stem: str | Path, dpi: int = DPI) -> list[Path]:
     """Write ``fig`` as <stem>.png (at ``dpi``) and <stem>.svg, close it, return the paths."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
     fig.savefig(paths[0], dpi=dpi)
     fig.savefig(paths[1])
     plt.close(fig)

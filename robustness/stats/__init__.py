@@ -63,8 +63,15 @@ from robustness.stats.ranks import (
     significant_rank_changes,
     spearman_rho,
 )
+from robustness.stats.replication import (
+    ReplicationGaps,
+    frequency_bins,
+    post_stratified_accuracy,
+    replication_gaps,
+)
 
 __all__ = [
+    "ReplicationGaps", "frequency_bins", "post_stratified_accuracy", "replication_gaps",
     "ALEXNET_CLEAN_ERROR", "ALL_CORRUPTIONS", "COMMON_CORRUPTIONS", "EXTRA_CORRUPTIONS",
     "CorruptionSummary", "DiscordantCounts", "FitResult", "GapDecomposition", "GapTrend",
     "Interval", "McNemarResult", "PairedDifference", "RankChange", "RankStability",

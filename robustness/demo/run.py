@@ -1,0 +1,309 @@
+"""``robustness demo``: the harness's whole job on a simulated benchmark world.
+
+Stages (each timed; every long step shows a progress bar):
+
+1. **world**   render the train split, the original test set (pool A), the
+   candidate pool B and large fresh "truth" samples; write them in the real
+   sets' folder layouts and pool files (:mod:`robustness.demo.collect`).
+2. **recollect** build ImageNetV2-style sets from pool B with the project's
+   MatchedFrequency, Threshold0.7 and TopImages samplers.
+3. **corrupt** write the 15 ImageNet-C corruptions x 5 severities of the
+   original set with the on-disk builder (``tiny-imagenet`` preset, PNG).
+4. **zoo**     train the tiny models (or reuse them) and save them as timm
+   export folders; one family is tuned on the original test set.
+5. **eval**    evaluate every model on every set through the engine, loading
+   models with ``local-dir:`` exactly as a user's downloaded weights.
+6. **report**  tables, gaps, fits, corruption metrics, plots, the selection-
+   bias analysis and ``truth.csv``.
+
+The world and the zoo are cached under ``cache`` keyed by their settings;
+evaluation resumes from the store. The same seed gives the same CSVs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .collect import CLASS_INDICES, Images, candidates, class_wnids, original_set, pool_table
+from .models import SPECS, TinyModelSpec
+
+RECOLLECTED = ("matched-frequency", "threshold0.7", "top-images")
+COMMON_CORRUPTIONS = (
+    "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
+    "motion_blur", "zoom_blur", "snow", "frost", "fog", "brightness", "contrast",
+    "elastic_transform", "pixelate", "jpeg_compression",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Sizes are images per class unless said otherwise."""
+
+    seed: int = 0
+    n_classes: int = 10
+    train_per_class: int = 300
+    original_per_class: int = 50
+    pool_b_per_class: int = 150
+    k_new: int = 30  # images per class in each re-collected set
+    shift: float = 0.5  # nuisance shift of pool B (0 = the original distribution)
+    annotators: int = 10
+    truth_per_class: int = 300  # fresh original-distribution sample
+    truth_pool_factor: int = 4  # fresh pool B' = this many pools B
+    corruptions: tuple[str, ...] = COMMON_CORRUPTIONS
+    severities: tuple[int, ...] = (1, 2, 3, 4, 5)
+    models: tuple[str, ...] = tuple(s.name for s in SPECS)
+    tuned_family: str = "resnet"
+    tuned_candidates: int = 3
+    tune_epochs: int = 2
+    epochs_scale: float = 1.0  # multiplies every model's epochs (reduced worlds train less)
+    batch_size: int = 250
+    workers: int = 2
+
+    def world_key(self) -> str:
+        keys = ("seed", "n_classes", "train_per_class", "original_per_class", "pool_b_per_class",
+                "k_new", "shift", "annotators", "truth_per_class", "truth_pool_factor",
+                "corruptions", "severities")  # fmt: skip
+        return _digest({k: getattr(self, k) for k in keys})
+
+    def zoo_key(self) -> str:
+        keys = ("models", "tuned_family", "tuned_candidates", "tune_epochs", "epochs_scale")
+        return _digest({"world": self.world_key(), **{k: getattr(self, k) for k in keys}})
+
+
+def reduced_config(seed: int = 0) -> DemoConfig:
+    """A small world for tests: same code path, fewer of everything."""
+    return DemoConfig(
+        seed=seed, n_classes=4, train_per_class=120, original_per_class=30, pool_b_per_class=90,
+        k_new=20, truth_per_class=120, truth_pool_factor=2,
+        corruptions=("gaussian_noise", "defocus_blur", "fog", "contrast"), severities=(1, 3, 5),
+        models=("demo-resnet-s", "demo-resnet-m", "demo-convnext", "demo-vit", "demo-deit"),
+        tuned_candidates=2, tune_epochs=2, epochs_scale=0.75, batch_size=200, workers=1,
+    )  # fmt: skip
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=list).encode()).hexdigest()[:12]
+
+
+@dataclass
+class StageTimer:
+    times: dict[str, float] = field(default_factory=dict)
+    echo: Callable[[str], None] = print
+
+    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        out = fn()
+        self.times[name] = time.perf_counter() - t0
+        self.echo(f"[demo] {name:10s} {self.times[name]:7.1f} s")
+        return out
+
+
+# --------------------------------------------------------------------------- world
+
+
+def _save_pngs(images: Images, folder: Path, wnids: list[str]) -> None:
+    from PIL import Image
+
+    for px, lab, stem in zip(images.pixels, images.nuisances.label, images.ids):
+        d = folder / wnids[int(lab)]
+        d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(px).save(d / f"{stem}.png", optimize=False, compress_level=1)
+
+
+def _save_images_npz(path: Path, images: Images) -> None:
+    nz = {f"nz_{k}": v for k, v in asdict(images.nuisances).items()}
+    np.savez_compressed(path, pixels=images.pixels, votes=images.votes, ids=np.array(images.ids), **nz)
+
+
+def load_images(path: Path) -> Images:
+    from .world import Nuisances
+
+    with np.load(path) as z:
+        nz = Nuisances(**{k[3:]: z[k] for k in z.files if k.startswith("nz_")})
+        return Images(nz, z["pixels"], z["votes"], [str(s) for s in z["ids"]])
+
+
+def build_world(cfg: DemoConfig, folder: Path, progress: bool = True) -> Path:
+    """Render and write the world into ``folder`` (atomic: built aside, then renamed)."""
+    from tqdm.auto import tqdm
+
+    if (folder / "world.json").is_file():
+        return folder
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    seeds = np.random.SeedSequence(cfg.seed).spawn(5)
+    rng = [np.random.default_rng(s) for s in seeds]
+    wnids = class_wnids(cfg.n_classes)
+    c = cfg.n_classes
+    steps = tqdm(total=5, desc="world", disable=not progress, leave=False)
+    train = candidates(rng[0], cfg.train_per_class * c, 0.0, "train_", cfg.annotators, c)
+    _save_images_npz(tmp / "train.npz", train)
+    steps.update(1)
+    orig = original_set(rng[1], cfg.original_per_class, cfg.annotators, c)
+    _save_pngs(orig, tmp / "data" / "imagenet" / "val", wnids)
+    _save_images_npz(tmp / "original.npz", orig)
+    steps.update(1)
+    pool_b = candidates(rng[2], cfg.pool_b_per_class * c, cfg.shift, "cand_", cfg.annotators, c)
+    _save_pngs(pool_b, tmp / "pools" / "candidates", wnids)
+    _save_images_npz(tmp / "pool_b.npz", pool_b)
+    steps.update(1)
+    pool_table(orig, "../data/imagenet/val", wnids).to_csv(tmp / "pools" / "original.csv", index=False)
+    pool_table(pool_b, "candidates", wnids).to_csv(tmp / "pools" / "candidates.csv", index=False)
+    truth_orig = original_set(rng[3], cfg.truth_per_class, cfg.annotators, c, prefix="truth_")
+    _save_images_npz(tmp / "truth_original.npz", truth_orig)
+    steps.update(1)
+    truth_pool = candidates(rng[4], cfg.pool_b_per_class * c * cfg.truth_pool_factor, cfg.shift,
+                            "truthcand_", cfg.annotators, c)
+    _save_images_npz(tmp / "truth_pool.npz", truth_pool)
+    steps.update(1)
+    steps.close()
+    (tmp / "world.json").write_text(json.dumps(asdict(cfg), indent=2, default=list) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    return folder
+
+
+# ----------------------------------------------------------------------- recollect
+
+
+def recollect(cfg: DemoConfig, world: Path) -> dict[str, Any]:
+    """Build the three ImageNetV2-style variants from pool B (idempotent)."""
+    from corruptions.recollect.layout import write_test_set
+    from corruptions.recollect.pool import load_pool
+    from corruptions.recollect.sampling import matched_frequency, threshold, top_images
+
+    pools = world / "pools"
+    cand = load_pool(pools / "candidates.csv")
+    orig = load_pool(pools / "original.csv")
+    k = cfg.k_new
+    samplers = {
+        "matched-frequency": lambda: matched_frequency(cand, orig, k=k, seed=cfg.seed,
+                                                       min_originals=min(20, cfg.original_per_class)),
+        "threshold0.7": lambda: threshold(cand, k=k, t=0.7, seed=cfg.seed),
+        "top-images": lambda: top_images(cand, k=k, seed=cfg.seed),
+    }
+    shortfalls = {}
+    for variant, sample in samplers.items():
+        out = world / "data" / f"imagenetv2-{variant}-format-val"
+        if (out / "manifest.json").is_file():
+            continue
+        result = sample()
+        shortfalls[variant] = [asdict(s) for s in result.shortfalls]
+        shutil.rmtree(out, ignore_errors=True)
+        write_test_set(result, cand, out, mode="copy")
+    return shortfalls
+
+
+# ------------------------------------------------------------------------- corrupt
+
+
+def corrupt(cfg: DemoConfig, world: Path, progress: bool = True) -> None:
+    from corruptions.builder import build_corrupted_set
+
+    build_corrupted_set(
+        world / "data" / "imagenet" / "val", world / "data" / "imagenet-c", preset="tiny-imagenet",
+        corruptions=list(cfg.corruptions), severities=list(cfg.severities), seed=cfg.seed,
+        format="png", workers=cfg.workers, progress=progress,
+    )
+
+
+# ----------------------------------------------------------------------------- zoo
+
+
+def _spec(name: str) -> TinyModelSpec:
+    for s in SPECS:
+        if s.name == name:
+            return s
+    raise KeyError(f"unknown demo model {name!r}; known: {[s.name for s in SPECS]}")
+
+
+def train_zoo(cfg: DemoConfig, world: Path, zoo: Path, progress: bool = True) -> list[Path]:
+    """Train (or reuse) every model; returns the model folders."""
+    from .models import save_timm_folder, train
+
+    train_set = load_images(world / "train.npz")
+    orig = load_images(world / "original.npz")
+    folders = []
+    for name in cfg.models:
+        folder = zoo / name
+        folders.append(folder)
+        if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
+            continue
+        spec = _spec(name)
+        epochs = max(1, round(spec.epochs * cfg.epochs_scale))
+        if spec.family != cfg.tuned_family:
+            model, log = train(replace(spec, seed=spec.seed + cfg.seed), train_set.pixels, train_set.labels,
+                               progress=progress, epochs=epochs)
+            extra = {"training": log, "tuned_on_test": False}
+        else:
+            model, extra = _tuned_on_test(cfg, spec, epochs, train_set, orig, progress)
+        tmp = zoo / f".{name}.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_timm_folder(model, spec, tmp, extra)
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    return folders
+
+
+def _tuned_on_test(cfg, spec, epochs, train_set, orig, progress):
+    """The planted benchmark overfitting: tune against the original test set.
+
+    ``tuned_candidates`` seeds are trained, each is fine-tuned for
+    ``tune_epochs`` on the train split plus the original test images, and the
+    candidate with the best original-test accuracy is kept.
+    """
+    from .models import predict, train
+
+    best, best_acc, log = None, -1.0, []
+    x = np.concatenate([train_set.pixels, orig.pixels, orig.pixels])
+    y = np.concatenate([train_set.labels, orig.labels, orig.labels])
+    for i in range(cfg.tuned_candidates):
+        s = replace(spec, seed=spec.seed + cfg.seed + 1000 * (i + 1))
+        model, first = train(s, train_set.pixels, train_set.labels, progress=progress, epochs=epochs)
+        model, tuned = train(s, x, y, progress=progress, epochs=cfg.tune_epochs, model=model, lr=spec.lr / 3)
+        acc = float((predict(model, orig.pixels) == orig.labels).mean())
+        log.append({"seed": s.seed, "original_test_top1": round(100 * acc, 3), "training": first,
+                    "tuning": tuned})
+        if acc > best_acc:
+            best, best_acc = model, acc
+    return best, {"tuned_on_test": True, "selection": "best original-test top-1 of "
+                  f"{cfg.tuned_candidates} seeds, each fine-tuned on train + original test",
+                  "candidates": log}
+
+
+# ---------------------------------------------------------------------------- eval
+
+
+def test_set_names(cfg: DemoConfig) -> list[str]:
+    names = ["imagenet"] + [f"imagenetv2-{v}" for v in RECOLLECTED]
+    names += [f"imagenet-c.{c}.{s}" for c in cfg.corruptions for s in cfg.severities]
+    return names
+
+
+def evaluate(cfg: DemoConfig, world: Path, zoo_folders: list[Path], out: Path, progress: bool):
+    from robustness.engine import EvalConfig, run_evaluation
+
+    config = EvalConfig(batch_size=cfg.batch_size, workers=0, device="cpu", precision="fp32",
+                        progress=progress, checkpoint_every=10_000)
+    models = [f"local-dir:{f}" for f in zoo_folders]
+    names = test_set_names(cfg)
+    # the world covers 10 of the 1000 classes: its sets are deliberately partial copies
+    options = {name: {"allow_partial": True} for name in names}
+    summary = run_evaluation(models, names, out, data_root=world / "data", config=config,
+                             dataset_options=options)
+    if not summary.ok:
+        raise RuntimeError("demo evaluation failed:\n" + summary.describe())
+    return summary
+
+
+__all__ = ["CLASS_INDICES", "DemoConfig", "build_world", "reduced_config", "StageTimer"]
