@@ -134,6 +134,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo.run import DemoConfig, reduced_config, run_demo
+
+    cfg = reduced_config(args.seed) if args.reduced else DemoConfig(seed=args.seed)
+    run_demo(cfg, out=args.out, cache=args.cache, progress=not args.no_progress)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robustness", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -185,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=run_report)
     add_analyze_parser(sub)
     add_recollect_parsers(sub)
+
+    dm = sub.add_parser("demo", help="the whole job on a simulated benchmark world (offline, minutes)")
+    dm.add_argument("--out", type=Path, default=Path("results/demo"))
+    dm.add_argument("--cache", type=Path, default=None,
+                    help="where the world and the tiny zoo are kept (default ~/.cache/robustness-harness/demo)")
+    dm.add_argument("--seed", type=int, default=0)
+    dm.add_argument("--reduced", action="store_true", help="a small world (what the tests run)")
+    dm.add_argument("--no-progress", action="store_true")
+    dm.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("status", help="finished, partly done and failed units in a results folder")
     s.add_argument("--out", type=Path, default=Path("results"))

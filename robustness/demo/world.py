@@ -21,6 +21,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 SIZE = 64
+HUE_JITTER = 0.07  # each class has a typical object hue, (class + 0.5) / n_classes, +- this
+HUE_SHIFT = 0.5  # later pools spread the hues wider: a shift annotators do not see (hue is not
+# part of visibility) but models that learned the colour cue do -- the "distribution" part of a gap
 SHAPES = (
     "circle", "triangle", "square", "pentagon", "hexagon",
     "star", "cross", "ring", "ellipse", "crescent",
@@ -36,7 +39,7 @@ class Nuisances:
     scale: np.ndarray  # object circumradius, px
     cx: np.ndarray  # object centre, px
     cy: np.ndarray
-    hue: np.ndarray  # object hue, [0, 1)
+    hue: np.ndarray  # object hue (mod 1): the class's typical hue plus jitter
     texture: np.ndarray  # stripe strength, [0, 1]
     texture_freq: np.ndarray  # stripes per px (radians/px)
     texture_angle: np.ndarray
@@ -61,19 +64,23 @@ class Nuisances:
 
 
 def sample_nuisances(rng: np.random.Generator, n: int, shift: float = 0.0, n_classes: int = 10) -> Nuisances:
-    """Draw ``n`` images' nuisances. ``shift`` >= 0 makes images smaller, busier,
-    more occluded and lower in contrast (0: the original distribution)."""
+    """Draw ``n`` images' nuisances (0: the original distribution).
+
+    ``shift`` >= 0 makes images smaller, busier, more occluded and lower in
+    contrast (which annotators see: visibility drops) and spreads object hues
+    away from their class's typical hue (which annotators ignore)."""
     scale = rng.uniform(15.0, 27.0, n) - 3.0 * shift
     contrast = np.clip(0.35 + 0.65 * rng.beta(3.0, 1.0, n) - 0.15 * shift, 0.08, 1.0)
     occluded = rng.random(n) < 0.2 + 0.2 * shift
     occlusion = np.where(occluded, rng.uniform(0.1, 0.45, n), 0.0)
+    label = rng.integers(0, n_classes, n)
     return Nuisances(
-        label=rng.integers(0, n_classes, n),
+        label=label,
         angle=rng.uniform(0, 2 * np.pi, n),
         scale=np.clip(scale, 6.0, None),
         cx=SIZE / 2 + rng.uniform(-8, 8, n),
         cy=SIZE / 2 + rng.uniform(-8, 8, n),
-        hue=rng.random(n),
+        hue=(label + 0.5) / n_classes + rng.normal(0.0, HUE_JITTER * (1.0 + HUE_SHIFT * shift), n),
         texture=rng.uniform(0.0, 0.35, n),
         texture_freq=rng.uniform(0.4, 1.4, n),
         texture_angle=rng.uniform(0, np.pi, n),
@@ -93,7 +100,7 @@ def visibility(nz: Nuisances) -> np.ndarray:
         + 4.0 * (nz.contrast - 0.65)
         - 5.0 * nz.occlusion
         - 0.30 * (nz.clutter - 1.0)
-        + 0.8
+        - 0.2
     )
     return 1.0 / (1.0 + np.exp(-z))
 

@@ -167,20 +167,23 @@ def family_summary(units: pd.DataFrame, family: str | None = None) -> pd.DataFra
         raise KeyError(f"no finished units for family {family!r}")
     top1 = (100.0 * units["k1"] / units["n"]).round(3)
     acc = dict(zip(zip(units["model"], units["test_set"]), top1, strict=True))
-    out = pd.DataFrame({"model": sorted(rows["model"].unique())})
+    models = sorted(rows["model"].unique())
     meta = rows.drop_duplicates("model").set_index("model")
-    out["family"] = meta.loc[out["model"], "family"].to_numpy()
-    out["kind"] = meta.loc[out["model"], "kind"].to_numpy()
-    sets = _ordered_sets(rows)
-    for ts in sets:
+    columns: dict[str, object] = {
+        "model": models,
+        "family": meta.loc[models, "family"].to_numpy(),
+        "kind": meta.loc[models, "kind"].to_numpy(),
+    }
+    for ts in _ordered_sets(rows):
         base = rows.loc[rows["test_set"] == ts, "baseline"].iloc[0]
-        vals = [acc.get((m, ts), np.nan) for m in out["model"]]
-        out[f"{ts}:top1"] = vals
+        vals = [acc.get((m, ts), np.nan) for m in models]
+        columns[f"{ts}:top1"] = vals
         if isinstance(base, str) and base != ts:
-            out[f"{ts}:gap"] = [
+            columns[f"{ts}:gap"] = [
                 round(v - acc[(m, base)], 3) if (m, base) in acc and not np.isnan(v) else np.nan
-                for m, v in zip(out["model"], vals, strict=True)
+                for m, v in zip(models, vals, strict=True)
             ]
+    out = pd.DataFrame(columns)
     return out
 
 
