@@ -1,6 +1,6 @@
 """Digital corruptions: contrast, brightness, saturate, JPEG, pixelate, elastic.
 
-Faithful to ``make_imagenet_c.py`` (see ``corruptions/README.md`` for the
+Faithful to ``make_imagenet_c.py`` (see ``docs/corruptions.md`` for the
 quirks kept). Pixels are 0-255 uint8 in and out; inside, the reference's float
 path (0-1 float64 or float32) is followed operation by operation and the result
 is truncated with ``np.uint8``.

@@ -4,7 +4,7 @@
     result = matched_frequency(load_pool("pool.csv"), load_pool("val_freq.csv"), k=10, seed=0)
     write_test_set(result, load_pool("pool.csv"), "imagenetv2-mine")
 
-The bias analysis lives in :mod:`robustness.stats.replication`; see README.md here.
+The bias analysis lives in :mod:`robustness.stats.replication`; see docs/recollection.md.
 """
 
 from .duplicates import find_near_duplicates, fingerprint_pool, screen_pool

@@ -9,9 +9,12 @@
   original) and the true distribution gap it estimates.
 * ``adaptivity.csv``: effective robustness on the MatchedFrequency set
   against the probit line fitted on the models *not* tuned on the original
-  test set, with a parametric bootstrap interval over images; a model is
-  flagged when the whole interval lies below zero (it sits below the line:
-  benchmark overfitting).
+  test set, with a bootstrap interval over images; a model is flagged when
+  the whole interval lies below zero (it sits below the line: benchmark
+  overfitting).
+* ``families.csv``: each family's mean MatchedFrequency gap and its
+  difference to the untuned families' mean gap, with a bootstrap interval
+  over images; a family is flagged when that interval lies below zero.
 """
 
 from __future__ import annotations
@@ -166,30 +169,66 @@ def truth_table(units: pd.DataFrame, gaps: pd.DataFrame, truth: pd.DataFrame,
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
-def adaptivity_table(units: pd.DataFrame, tuned: dict[str, bool], shift: str = "imagenetv2-matched-frequency",
-                     n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Effective robustness against the line of the untuned models, with a bootstrap interval."""
-    from robustness.stats import effective_robustness, fit_line
+def _correctness(out: Path, models: list[str], test_set: str) -> np.ndarray:
+    """(images, models) top-1 correctness on one set, images in the reader's order."""
+    from corruptions.recollect.report import load_store_records
+
+    cols, order = [], None
+    for m in models:
+        rec = load_store_records(out, m, test_set)
+        if order is None:
+            order = rec.relpaths
+        elif rec.relpaths != order:
+            raise ValueError(f"{test_set}: models were evaluated on different images")
+        cols.append(rec.correct)
+    return np.stack(cols, axis=1).astype(np.float64)
+
+
+def adaptivity_tables(out: Path, tuned: dict[str, bool], family: dict[str, str],
+                      shift: str = "imagenetv2-matched-frequency", n_boot: int = 1000,
+                      seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Benchmark-overfitting diagnostics, with intervals from one bootstrap over images.
+
+    Every resample redraws the images of the original set and of ``shift``
+    (the same draw for every model, so the models' shared difficulty cancels in
+    comparisons). Per model: effective robustness against the probit line of
+    the untuned models (flagged when its interval lies below 0). Per family:
+    its mean gap minus the untuned families' mean gap (flagged when the
+    interval lies below 0: the family falls further than its peers).
+    """
+    from robustness.stats import effective_robustness, fit_line, resample_counts
 
     models = sorted(tuned)
-    k_o = np.array([units[(units.model == m) & (units.test_set == "imagenet")]["k1"].iloc[0] for m in models])
-    n_o = np.array([units[(units.model == m) & (units.test_set == "imagenet")]["n"].iloc[0] for m in models])
-    k_n = np.array([units[(units.model == m) & (units.test_set == shift)]["k1"].iloc[0] for m in models])
-    n_n = np.array([units[(units.model == m) & (units.test_set == shift)]["n"].iloc[0] for m in models])
+    c_o, c_n = _correctness(out, models, "imagenet"), _correctness(out, models, shift)
     base = np.array([not tuned[m] for m in models])
-    a_o, a_n = k_o / n_o, k_n / n_n
-    fit = fit_line(a_o[base], a_n[base], "probit", n_bootstrap=0)
-    er = effective_robustness(a_o, a_n, fit)
     rng = np.random.default_rng(seed)
-    boot = np.empty((n_boot, len(models)))
-    for b in range(n_boot):  # parametric bootstrap over images of both test sets
-        bo = rng.binomial(n_o, a_o) / n_o
-        bn = rng.binomial(n_n, a_n) / n_n
-        f = fit_line(bo[base], bn[base], "probit", n_bootstrap=0)
-        boot[b] = effective_robustness(bo, bn, f)
-    low, high = np.percentile(boot, [2.5, 97.5], axis=0)
-    return pd.DataFrame({
+    w_o = np.vstack([np.ones((1, len(c_o))), resample_counts(len(c_o), n_boot, rng)])
+    w_n = np.vstack([np.ones((1, len(c_n))), resample_counts(len(c_n), n_boot, rng)])
+    a_o = w_o @ c_o / len(c_o)  # (1 + n_boot, models); row 0: the data as observed
+    a_n = w_n @ c_n / len(c_n)
+    er = np.stack([effective_robustness(a_o[b], a_n[b], fit_line(a_o[b, base], a_n[b, base], "probit",
+                                                                   n_bootstrap=0))
+                   for b in range(len(a_o))])
+    lo, hi = np.percentile(er[1:], [2.5, 97.5], axis=0)
+    per_model = pd.DataFrame({
         "model": models, "tuned_on_test": [tuned[m] for m in models], "shift": shift,
-        "fit_models": "untuned", "effective_robustness": PCT * er, "er_low": PCT * low,
-        "er_high": PCT * high, "flagged": high < 0,
+        "fit_models": "untuned", "effective_robustness": PCT * er[0], "er_low": PCT * lo,
+        "er_high": PCT * hi, "flagged": hi < 0,
     })
+    fam = {m: family[m] for m in models}
+    gap = a_n - a_o
+    rows = []
+    for family in sorted(set(fam.values())):
+        members = np.array([fam[m] == family for m in models])
+        peers = base & ~members
+        diff = gap[:, members].mean(axis=1) - gap[:, peers].mean(axis=1)
+        dlo, dhi = np.percentile(diff[1:], [2.5, 97.5])
+        glo, ghi = np.percentile(gap[1:, members].mean(axis=1), [2.5, 97.5])
+        rows.append({
+            "family": family, "tuned_on_test": bool(any(tuned[m] for m in np.array(models)[members])),
+            "n_models": int(members.sum()), "shift": shift,
+            "mean_gap": PCT * gap[0, members].mean(), "gap_low": PCT * glo, "gap_high": PCT * ghi,
+            "gap_minus_untuned": PCT * diff[0], "diff_low": PCT * dlo, "diff_high": PCT * dhi,
+            "flagged": bool(dhi < 0),
+        })
+    return per_model, pd.DataFrame(rows)

@@ -65,7 +65,7 @@ class DemoConfig:
     models: tuple[str, ...] = tuple(s.name for s in SPECS)
     tuned_family: str = "convnext"
     tune_epochs: int = 6
-    tune_repeats: int = 4  # how many times the original test images enter the tuned family's data
+    tune_repeats: int = 5  # how many times the original test images enter the tuned family's data
     epochs_scale: float = 1.0  # multiplies every model's epochs (reduced worlds train less)
     batch_size: int = 250
     workers: int = 2
@@ -82,13 +82,13 @@ class DemoConfig:
 
 
 def reduced_config(seed: int = 0) -> DemoConfig:
-    """A small world for tests: same code path, fewer of everything."""
+    """A small world for tests: same code path, fewer images, corruptions and models."""
     return DemoConfig(
-        seed=seed, n_classes=4, train_per_class=120, original_per_class=30, pool_b_per_class=90,
-        k_new=20, corrupted_per_class=6, truth_per_class=120, truth_pool_factor=2,
+        seed=seed, train_per_class=150, original_per_class=40, pool_b_per_class=120, k_new=20,
+        corrupted_per_class=4, truth_per_class=100, truth_pool_factor=2,
         corruptions=("gaussian_noise", "defocus_blur", "fog", "contrast"), severities=(1, 3, 5),
         models=("demo-resnet", "demo-convnext-xs", "demo-convnext-s", "demo-vit", "demo-deit"),
-        tune_epochs=5, epochs_scale=0.75, batch_size=200, workers=1,
+        epochs_scale=0.8, batch_size=200, workers=1,
     )  # fmt: skip
 
 
@@ -315,7 +315,7 @@ def report(cfg: DemoConfig, world: Path, folders: list[Path], out: Path) -> dict
     from robustness.report.tables import units_frame
     from robustness.store import Store
 
-    from .report import adaptivity_table, corrected_gaps, true_accuracies, truth_table
+    from .report import adaptivity_tables, corrected_gaps, true_accuracies, truth_table
 
     tuned = {f.name: _spec(f.name).family == cfg.tuned_family for f in folders}
     untuned = ",".join(name for name, t in tuned.items() if not t)
@@ -327,9 +327,11 @@ def report(cfg: DemoConfig, world: Path, folders: list[Path], out: Path) -> dict
     corrected = corrected_gaps(out, world, [f.name for f in folders], cfg.seed)
     table = truth_table(units, gaps, truth, corrected, tuned)
     table.to_csv(out / "truth.csv", index=False, float_format="%.3f")
-    adapt = adaptivity_table(units, tuned, seed=cfg.seed)
+    family = {f.name: _spec(f.name).family for f in folders}
+    adapt, families = adaptivity_tables(out, tuned, family, seed=cfg.seed)
     adapt.to_csv(out / "adaptivity.csv", index=False, float_format="%.3f")
-    return {"truth": table, "adaptivity": adapt, "tuned": tuned}
+    families.to_csv(out / "families.csv", index=False, float_format="%.3f")
+    return {"truth": table, "adaptivity": adapt, "families": families, "tuned": tuned}
 
 
 def summary_text(result: dict[str, Any]) -> str:
@@ -348,6 +350,10 @@ def summary_text(result: dict[str, Any]) -> str:
             f"{r['corrected_gap']:9.1f} {r['true_distribution_gap']:9.1f} "
             f"{er.loc[m, 'effective_robustness']:6.1f} {'*' if er.loc[m, 'flagged'] else ''}"
         )
+    for f in result["families"].itertuples(index=False):
+        lines.append(f"family {f.family:14s} mean gap {f.mean_gap:6.1f}, minus untuned families "
+                     f"{f.gap_minus_untuned:5.1f} [{f.diff_low:5.1f}, {f.diff_high:5.1f}]"
+                     + ("  <- falls further than its peers" if f.flagged else ""))
     cov = t["covered"].mean()
     lines.append(f"95% intervals of measured top-1 cover the true top-1 in {100 * cov:.0f}% of "
                  f"{len(t)} (model, distribution) pairs (tuned models excluded: "
@@ -382,7 +388,7 @@ def run_demo(cfg: DemoConfig | None = None, out: str | Path = "results/demo",
     echo("")
     echo(summary_text(result))
     echo(f"\n[demo] total {sum(timer.times.values()):.1f} s; results in {out}/ "
-         "(results-*.csv, gaps.csv, fits.csv, corruptions.csv, truth.csv, adaptivity.csv, plots/)")
+         "(results-*.csv, gaps.csv, fits.csv, corruptions.csv, truth.csv, adaptivity.csv, families.csv, plots/)")
     return result
 
 

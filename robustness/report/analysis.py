@@ -1,6 +1,6 @@
 """Statistical report tables and plots: gaps, fits, effective robustness, corruption metrics.
 
-Two sources give the same tables (columns are described in ``README_tables.md``):
+Two sources give the same tables (columns are described in ``results/README.md``):
 
 * the per-image store (:func:`write_report`): gaps between sets that share images (ImageNet-C
   vs val, ReaL vs val) get a paired bootstrap interval and an exact McNemar p-value;

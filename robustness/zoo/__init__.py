@@ -4,7 +4,7 @@
 >>> loaded = load_model("resnet50.a1_in1k", device="auto")   # doctest: +SKIP
 >>> logits = loaded.network(loaded.preprocess(img)[None].to(loaded.device))  # doctest: +SKIP
 
-See README.md in this folder for names, families and where weights are looked for.
+See docs/models.md for names, families and where weights are looked for.
 """
 
 from robustness.zoo.errors import (
