@@ -217,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: finished units and checkpoints are kept; rerun the same command to resume",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
