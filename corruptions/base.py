@@ -82,6 +82,32 @@ def as_uint8_image(image: Any) -> np.ndarray:
     return arr
 
 
+# --- the reference's pixel conventions, shared by every family ---------------
+
+
+def to_unit(image: np.ndarray) -> np.ndarray:
+    """uint8 0-255 -> float64 0-1, exactly as the reference's ``np.array(x) / 255.``."""
+    return np.asarray(image) / 255.0
+
+
+def truncate(values: np.ndarray) -> np.ndarray:
+    """The reference saver's ``np.uint8`` cast of 0-255 floats: truncation, not rounding."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(values).astype(np.uint8)
+
+
+def clip_scale_truncate(unit: np.ndarray) -> np.ndarray:
+    """``np.uint8(np.clip(unit, 0, 1) * 255)``, in place on a fresh float array (0-1 in)."""
+    np.clip(unit, 0, 1, out=unit)
+    unit *= 255
+    return truncate(unit)
+
+
+def no_parameters(rng: np.random.RandomState, severity: int, shape, preset: str) -> Params:
+    """``sample_parameters`` of a corruption that draws nothing."""
+    return {}
+
+
 def image_seed(run_seed: int, image_id: str, name: str, severity: int) -> int:
     """A 32-bit seed for one (image, corruption, severity), independent of order.
 

@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .base import Corruption, Params
+from .base import Corruption, Params, clip_scale_truncate, no_parameters, truncate
 from .params import severity_params
 from .params.blur import TABLES
 
@@ -58,20 +58,10 @@ def _params(name: str, severity: int, preset: str):
     return severity_params(TABLES, preset, name, severity)
 
 
-def _no_randomness(rng: np.random.RandomState, severity: int, shape, preset: str) -> Params:
-    return {}
 
 
-def _truncate(values: np.ndarray) -> np.ndarray:
-    """The reference saver's ``np.uint8`` cast of 0-255 floats: truncation, not rounding."""
-    return np.asarray(values).astype(np.uint8)
 
 
-def _clip_scale_truncate(values: np.ndarray) -> np.ndarray:
-    """``np.uint8(np.clip(values, 0, 1) * 255)`` computed in place on a float array."""
-    np.clip(values, 0, 1, out=values)
-    values *= 255
-    return _truncate(values)
 
 
 def skimage_gaussian(image: np.ndarray, sigma: float, out: np.ndarray | None = None):
@@ -85,7 +75,7 @@ def skimage_gaussian(image: np.ndarray, sigma: float, out: np.ndarray | None = N
 # ----------------------------------------------------------------- Gaussian blur
 def gaussian_blur_transform(image: np.ndarray, params: Params, severity: int, preset: str):
     sigma = _params("gaussian_blur", severity, preset)
-    return _clip_scale_truncate(skimage_gaussian(image / 255.0, sigma))
+    return clip_scale_truncate(skimage_gaussian(image / 255.0, sigma))
 
 
 # ----------------------------------------------------------------- defocus blur
@@ -109,7 +99,7 @@ def defocus_blur_transform(image: np.ndarray, params: Params, severity: int, pre
     radius, alias_blur = _params("defocus_blur", severity, preset)
     # One 3-channel cv2.filter2D call: identical to the reference's channel-by-channel
     # calls (checked in the tests at every preset's kernels and sizes), and faster.
-    return _clip_scale_truncate(cv2.filter2D(image / 255.0, -1, disk_kernel(radius, alias_blur)))
+    return clip_scale_truncate(cv2.filter2D(image / 255.0, -1, disk_kernel(radius, alias_blur)))
 
 
 # ----------------------------------------------------------------- glass blur
@@ -185,7 +175,7 @@ def glass_blur_transform(image: np.ndarray, params: Params, severity: int, prese
     scaled = image / 255.0
     blurred = skimage_gaussian(scaled, sigma)
     blurred *= 255
-    x = _truncate(blurred)
+    x = truncate(blurred)
     # Compose the passes' index maps, then gather the pixels once.
     sources = np.arange(height * width, dtype=np.int32)
     for offsets in params["offsets"]:
@@ -194,7 +184,7 @@ def glass_blur_transform(image: np.ndarray, params: Params, severity: int, prese
     x = np.take(x.reshape(-1, x.shape[2]), sources, axis=0).reshape(x.shape)
     # Second blur, reusing the first one's arrays (same arithmetic, fewer page faults).
     np.divide(x, 255.0, out=scaled)
-    return _clip_scale_truncate(skimage_gaussian(scaled, sigma, out=blurred))
+    return clip_scale_truncate(skimage_gaussian(scaled, sigma, out=blurred))
 
 
 # ----------------------------------------------------------------- motion blur
@@ -377,13 +367,13 @@ def zoom_blur_transform(image: np.ndarray, params: Params, severity: int, preset
         total += clipped_zoom(x, factor, out=zoomed, buffers=buffers)  # float32, as the reference
     total += x
     total /= len(factors) + 1
-    return _clip_scale_truncate(total)
+    return clip_scale_truncate(total)
 
 
 CORRUPTIONS = (
-    Corruption("defocus_blur", "blur", _no_randomness, defocus_blur_transform),
+    Corruption("defocus_blur", "blur", no_parameters, defocus_blur_transform),
     Corruption("glass_blur", "blur", glass_blur_sample, glass_blur_transform),
     Corruption("motion_blur", "blur", motion_blur_sample, motion_blur_transform),
-    Corruption("zoom_blur", "blur", _no_randomness, zoom_blur_transform),
-    Corruption("gaussian_blur", "blur", _no_randomness, gaussian_blur_transform),
+    Corruption("zoom_blur", "blur", no_parameters, zoom_blur_transform),
+    Corruption("gaussian_blur", "blur", no_parameters, gaussian_blur_transform),
 )

@@ -29,28 +29,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .base import Corruption, Params
+from .base import Corruption, Params, clip_scale_truncate, no_parameters, to_unit
 from .params import severity_params
 from .params.digital import TABLES
-
-
-def _to_unit(image: np.ndarray) -> np.ndarray:
-    """uint8 0-255 -> float64 0-1, exactly as the reference's ``np.array(x) / 255.``."""
-    return np.asarray(image) / 255.0
-
-
-def _to_uint8(unit: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1], scale to 0-255 and truncate (``np.uint8``), as the reference.
-
-    Works in place on ``unit`` (callers pass a fresh float array).
-    """
-    np.clip(unit, 0, 1, out=unit)
-    unit *= 255
-    return unit.astype(np.uint8)
-
-
-def _no_parameters(rng, severity, shape, preset) -> Params:
-    return {}
 
 
 # ---------------------------------------------------------------- HSV (scikit-image's formulas)
@@ -118,25 +99,25 @@ def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- contrast
 def _contrast(image, params, severity, preset) -> np.ndarray:
     factor = severity_params(TABLES, preset, "contrast", severity)
-    unit = _to_unit(image)
+    unit = to_unit(image)
     means = np.mean(unit, axis=(0, 1), keepdims=True)
-    return _to_uint8((unit - means) * factor + means)
+    return clip_scale_truncate((unit - means) * factor + means)
 
 
 # ---------------------------------------------------------------- brightness
 def _brightness(image, params, severity, preset) -> np.ndarray:
     shift = severity_params(TABLES, preset, "brightness", severity)
-    hsv = rgb_to_hsv(_to_unit(image))
+    hsv = rgb_to_hsv(to_unit(image))
     hsv[..., 2] = np.clip(hsv[..., 2] + shift, 0, 1)
-    return _to_uint8(hsv_to_rgb(hsv))
+    return clip_scale_truncate(hsv_to_rgb(hsv))
 
 
 # ---------------------------------------------------------------- saturate
 def _saturate(image, params, severity, preset) -> np.ndarray:
     scale, offset = severity_params(TABLES, preset, "saturate", severity)
-    hsv = rgb_to_hsv(_to_unit(image))
+    hsv = rgb_to_hsv(to_unit(image))
     hsv[..., 1] = np.clip(hsv[..., 1] * scale + offset, 0, 1)
-    return _to_uint8(hsv_to_rgb(hsv))
+    return clip_scale_truncate(hsv_to_rgb(hsv))
 
 
 # ---------------------------------------------------------------- jpeg
@@ -239,14 +220,14 @@ def _elastic(image, params, severity, preset) -> np.ndarray:
         plane = np.ascontiguousarray(unit[..., channel])
         sampled = ndimage.map_coordinates(plane, coords, order=1, mode="reflect")
         out[..., channel] = sampled.reshape(height, width)
-    return _to_uint8(out)
+    return clip_scale_truncate(out)
 
 
 CORRUPTIONS = (
-    Corruption("contrast", "digital", _no_parameters, _contrast),
-    Corruption("brightness", "digital", _no_parameters, _brightness),
-    Corruption("saturate", "digital", _no_parameters, _saturate),
-    Corruption("jpeg_compression", "digital", _no_parameters, _jpeg),
-    Corruption("pixelate", "digital", _no_parameters, _pixelate),
+    Corruption("contrast", "digital", no_parameters, _contrast),
+    Corruption("brightness", "digital", no_parameters, _brightness),
+    Corruption("saturate", "digital", no_parameters, _saturate),
+    Corruption("jpeg_compression", "digital", no_parameters, _jpeg),
+    Corruption("pixelate", "digital", no_parameters, _pixelate),
     Corruption("elastic_transform", "digital", _sample_elastic, _elastic),
 )

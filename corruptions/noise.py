@@ -23,24 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Corruption, Params
+from .base import Corruption, Params, clip_scale_truncate, to_unit
 from .params import severity_params
 from .params.noise import TABLES
-
-
-def _to_unit(image: np.ndarray) -> np.ndarray:
-    """uint8 0-255 -> float64 0-1, exactly as the reference's ``np.array(x) / 255.``."""
-    return np.asarray(image) / 255.0
-
-
-def _to_uint8(unit: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1], scale to 0-255 and truncate (``np.uint8``), as the reference.
-
-    Works in place on ``unit`` (callers pass a fresh float array).
-    """
-    np.clip(unit, 0, 1, out=unit)
-    unit *= 255
-    return unit.astype(np.uint8)
 
 
 def choice_true(rng: np.random.RandomState, prob: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -62,9 +47,9 @@ def _sample_gaussian(rng, severity, shape, preset) -> Params:
 
 
 def _gaussian(image, params, severity, preset) -> np.ndarray:
-    noisy = _to_unit(image)
+    noisy = to_unit(image)
     noisy += params["noise"]
-    return _to_uint8(noisy)
+    return clip_scale_truncate(noisy)
 
 
 # ---------------------------------------------------------------- shot
@@ -81,7 +66,7 @@ def shot_counts(image: np.ndarray, params: Params, severity: int, preset: str) -
     photons = severity_params(TABLES, preset, "shot_noise", severity)
     replay = np.random.RandomState()
     replay.set_state(params["rng_state"])
-    counts = replay.poisson(_to_unit(image) * photons)
+    counts = replay.poisson(to_unit(image) * photons)
     stream = params.get("stream")
     if stream is not None:
         stream.set_state(replay.get_state())
@@ -90,7 +75,7 @@ def shot_counts(image: np.ndarray, params: Params, severity: int, preset: str) -
 
 def _shot(image, params, severity, preset) -> np.ndarray:
     photons = severity_params(TABLES, preset, "shot_noise", severity)
-    return _to_uint8(shot_counts(image, params, severity, preset) / float(photons))
+    return clip_scale_truncate(shot_counts(image, params, severity, preset) / float(photons))
 
 
 # ---------------------------------------------------------------- impulse
@@ -102,11 +87,11 @@ def _sample_impulse(rng, severity, shape, preset) -> Params:
 
 
 def _impulse(image, params, severity, preset) -> np.ndarray:
-    unit = _to_unit(image)
+    unit = to_unit(image)
     flipped, salted = params["flipped"], params["salted"]
     unit[flipped & salted] = 1.0
     unit[flipped & ~salted] = 0.0
-    return _to_uint8(unit)
+    return clip_scale_truncate(unit)
 
 
 # ---------------------------------------------------------------- speckle
@@ -116,10 +101,10 @@ def _sample_speckle(rng, severity, shape, preset) -> Params:
 
 
 def _speckle(image, params, severity, preset) -> np.ndarray:
-    unit = _to_unit(image)
+    unit = to_unit(image)
     noisy = unit * params["noise"]
     noisy += unit  # x + x * noise (addition commutes exactly)
-    return _to_uint8(noisy)
+    return clip_scale_truncate(noisy)
 
 
 CORRUPTIONS = (

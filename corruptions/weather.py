@@ -35,7 +35,7 @@ import os
 import cv2
 import numpy as np
 
-from .base import Corruption, Params
+from .base import Corruption, Params, clip_scale_truncate, truncate
 from .blur import clipped_zoom, imagemagick_motion_blur, skimage_gaussian
 from .frost import load_frost_texture
 from .params import severity_params
@@ -49,17 +49,8 @@ def _params(name: str, severity: int, preset: str):
     return severity_params(TABLES, preset, name, severity)
 
 
-def _truncate(values: np.ndarray) -> np.ndarray:
-    """The reference saver's ``np.uint8`` cast of 0-255 floats: truncation, not rounding."""
-    with np.errstate(invalid="ignore"):
-        return np.asarray(values).astype(np.uint8)
 
 
-def _clip_scale_truncate(values: np.ndarray) -> np.ndarray:
-    """``np.uint8(np.clip(values, 0, 1) * 255)`` computed in place on a float array."""
-    np.clip(values, 0, 1, out=values)
-    values *= 255
-    return _truncate(values)
 
 
 # ----------------------------------------------------------------- snow
@@ -87,7 +78,7 @@ def snow_transform(image: np.ndarray, params: Params, severity: int, preset: str
     x = np.array(image, dtype=np.float32) / 255.0
     grey = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).reshape(height, width, 1)
     x = image_weight * x + (1 - image_weight) * np.maximum(x, grey * 1.5 + 0.5)
-    return _truncate(np.clip(x + layer + np.rot90(layer, k=2), 0, 1) * 255)
+    return truncate(np.clip(x + layer + np.rot90(layer, k=2), 0, 1) * 255)
 
 
 # ----------------------------------------------------------------- frost
@@ -121,7 +112,7 @@ def make_frost(folder: str | os.PathLike | None = None) -> Corruption:
         texture = frost_texture_for(params["texture_index"], image.shape, preset, folder)
         top, left = params["top"], params["left"]
         crop = texture[top : top + height, left : left + width][..., [2, 1, 0]]  # BGR -> RGB
-        return _truncate(np.clip(image_weight * np.array(image) + frost_weight * crop, 0, 255))
+        return truncate(np.clip(image_weight * np.array(image) + frost_weight * crop, 0, 255))
 
     return Corruption("frost", "weather", sample, transform)
 
@@ -184,7 +175,7 @@ def fog_transform(image: np.ndarray, params: Params, severity: int, preset: str)
         x[..., channel] += fog
     x *= max_val
     x /= max_val + strength
-    return _clip_scale_truncate(x)
+    return clip_scale_truncate(x)
 
 
 # ----------------------------------------------------------------- spatter
@@ -224,14 +215,14 @@ def spatter_transform(image: np.ndarray, params: Params, severity: int, preset: 
         out = np.empty_like(x)
         for channel, value in enumerate(_WATER_BGR):
             out[..., channel] = x[..., channel] + mask * np.float32(value)
-        return _clip_scale_truncate(out)
+        return clip_scale_truncate(out)
     # mud
     blobs = skimage_gaussian(np.where(liquid > threshold, 1, 0).astype(np.float32), intensity)
     blobs[blobs < 0.8] = 0
     keep = 1 - blobs
     for channel, value in enumerate(_MUD_BGR):  # same float32 operations, channel by channel
         x[..., channel] = x[..., channel] * keep + np.float32(value) * blobs
-    return _clip_scale_truncate(x)
+    return clip_scale_truncate(x)
 
 
 CORRUPTIONS = (
