@@ -145,12 +145,20 @@ def load_model(
         model, transform, fields = _load_timm(parsed, weights, pretrained, use_test_size)
     if fields["num_classes"] != IMAGENET1K_CLASSES:
         raise AssertionError(f"{fields['name']}: built with {fields['num_classes']} classes")
+    name_for_family = fields["name"]
+    return _assemble(model, transform, fields, parsed.architecture, family_of(name_for_family),
+                     kind_of(name_for_family), device)
+
+
+def _assemble(model: nn.Module, transform: EvalTransform, fields: dict[str, Any], architecture: str,
+              family: str | None, kind: str, device: str | torch.device) -> LoadedModel:
+    """Fold the normalisation into the network, move it to ``device`` and record its provenance."""
     target = resolve_device(device)
     network = NormalizedClassifier(model.eval(), transform.mean, transform.std).eval().to(target)
     info = ModelInfo(
-        architecture=parsed.architecture,
-        family=family_of(fields["name"]),
-        kind=kind_of(fields["name"]),
+        architecture=architecture,
+        family=family,
+        kind=kind,
         param_count=_param_count_millions(model),
         img_size=transform.crop_size,
         interpolation=transform.interpolation,
@@ -172,18 +180,4 @@ def _finish_local_dir(
     arch = fields.pop("_architecture")
     family = fields.pop("_family") or family_of(arch)
     kind = fields.pop("_kind") or kind_of(arch)
-    target = resolve_device(device)
-    network = NormalizedClassifier(model, transform.mean, transform.std).eval().to(target)
-    info = ModelInfo(
-        architecture=arch,
-        family=family,
-        kind=kind,
-        param_count=_param_count_millions(model),
-        img_size=transform.crop_size,
-        interpolation=transform.interpolation,
-        label_space="imagenet-1k",
-        mean=transform.mean,
-        std=transform.std,
-        **fields,
-    )
-    return LoadedModel(network=network, transform=transform, info=info, device=target)
+    return _assemble(model, transform, fields, arch, family, kind, device)
