@@ -10,14 +10,15 @@ Each follows :mod:`corruptions.blur` operation by operation:
 * Motion blur sums the ImageMagick taps (weights and integer offsets from
   :func:`corruptions.blur.motion_blur_kernel`, edges repeated) in 16-bit
   quanta, rounds half up and keeps ``q // 257``.
-* Zoom blur samples each zoomed crop with scipy ``zoom(order=1)``'s coordinate
-  map (``in = out * (n_in - 1) / (n_out - 1)``), separably.
+* Zoom blur resizes each centre crop with ``interpolate(align_corners=True)``,
+  which is scipy ``zoom(order=1)``'s coordinate map (``in = out * (n_in - 1) / (n_out - 1)``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..blur import disk_kernel, motion_blur_kernel, zoom_factors
 from ..params import severity_params
@@ -58,36 +59,39 @@ def glass_sources(height: int, width: int, max_delta: int, offsets: torch.Tensor
 
     ``offsets``: (N, n_rows, n_cols, 2) integer ``(dx, dy)`` in draw order (rows and
     columns descending). Returns (N, H*W) int64 indices into the pass's input.
+    The numpy path's rule (:func:`corruptions.blur.glass_shuffle_sources`), batched:
+    a pixel whose source was already overwritten in this pass (inside the block and
+    later in raster order) takes that source's final value; chains are resolved by
+    pointer jumping over the still-pending positions only.
     """
     d = max_delta
     n, n_rows, n_cols = offsets.shape[:3]
+    k = n_rows * n_cols
     device = offsets.device
-    ascending = offsets.flip(1, 2).long()
-    dx, dy = ascending[..., 0], ascending[..., 1]
-    rows = torch.arange(d + 1, height - d + 1, device=device)[:, None]
-    cols = torch.arange(d + 1, width - d + 1, device=device)[None, :]
-    src_rows, src_cols = rows + dy, cols + dx
-    inside = (src_rows > d) & (src_rows <= height - d) & (src_cols > d) & (src_cols <= width - d)
-    later = (dy > 0) | ((dy == 0) & (dx > 0))
-    dependent = (inside & later).reshape(n, -1)
-    target = (rows * width + cols).reshape(-1)
-    source = (src_rows * width + src_cols).reshape(n, -1)
-
-    block_pos = torch.full((height * width,), -1, dtype=torch.long, device=device)
-    block_pos[target] = torch.arange(target.numel(), device=device)
-    minus_one = torch.full_like(source, -1)
-    next_pos = torch.where(dependent, block_pos[source], minus_one)
-    end_src = torch.where(dependent, minus_one, source)
-    while True:  # pointer jumping: halves every chain's remaining length per round
-        active = next_pos >= 0
-        if not bool(active.any()):
-            break
-        hop = next_pos.clamp(min=0)
-        end_src = torch.where(active, end_src.gather(1, hop), end_src)
-        next_pos = torch.where(active, next_pos.gather(1, hop), next_pos)
-
+    # int32 arithmetic halves the memory traffic; int64 only where indices could overflow it.
+    i32 = torch.int32 if n * max(k, height * width) < 2**31 else torch.int64
+    block_row = torch.arange(n_rows - 1, -1, -1, device=device, dtype=i32).repeat_interleave(n_cols)
+    block_col = torch.arange(n_cols - 1, -1, -1, device=device, dtype=i32).repeat(n_rows)
+    image_index = (block_row + d + 1) * width + (block_col + d + 1)
+    flat = offsets.reshape(n, k, 2).to(i32)
+    dx, dy = flat[..., 0], flat[..., 1]
+    src_row, src_col = block_row + dy, block_col + dx
+    pending = ((dy > 0) | ((dy == 0) & (dx > 0))) & (src_row < n_rows) & (src_col >= 0) & (src_col < n_cols)
+    source = (image_index + dy * width + dx).reshape(-1)
+    # Position of the source in draw order, as an index into the batch's flattened positions.
+    hop = (torch.arange(k, device=device, dtype=i32) - (dy * n_cols + dx)).clamp(0, k - 1)
+    hop = (hop + torch.arange(n, device=device, dtype=i32)[:, None] * k).reshape(-1)
+    pending = pending.reshape(-1)
+    active = pending.nonzero().squeeze(1)
+    while active.numel():
+        target = hop[active]
+        still = pending[target]
+        source[active] = source[target]
+        hop[active] = hop[target]
+        pending[active] = still
+        active = active[still]
     result = torch.arange(height * width, device=device).repeat(n, 1)
-    result[:, target] = end_src
+    result[:, image_index.long()] = source.reshape(n, k).long()
     return result
 
 
@@ -107,13 +111,12 @@ def _glass_blur(images, params, severity, preset):
     sigma, d, _ = _params("glass_blur", severity, preset)
     n, c, h, w = images.shape
     x = truncate_0_255(gaussian_filter(to_unit(images), sigma) * 255)
-    flat = x.reshape(n, c, h * w)
     offsets = params["offsets"]
-    for it in range(offsets.shape[1]):
+    sources = torch.arange(h * w, device=images.device).repeat(n, 1)
+    for it in range(offsets.shape[1]):  # compose the passes' index maps, then gather once
         if offsets[:, it].numel():
-            sources = glass_sources(h, w, d, offsets[:, it])
-            flat = flat.gather(2, sources[:, None, :].expand(n, c, h * w))
-    x = flat.reshape(n, c, h, w)
+            sources = sources.gather(1, glass_sources(h, w, d, offsets[:, it]))
+    x = x.reshape(n, c, h * w).gather(2, sources[:, None, :].expand(n, c, h * w)).reshape(n, c, h, w)
     return truncate_levels(gaussian_filter(to_unit(x), sigma))
 
 
@@ -157,36 +160,30 @@ def _motion_blur(images, params, severity, preset):
 
 
 # ----------------------------------------------------------------- zoom blur
-def _linear_taps(n_in: int, zoom: float, device):
-    """scipy ``clipped_zoom`` along one axis: (index0, index1, fraction) of each output pixel."""
-    crop = int(np.ceil(n_in / zoom))
-    top = (n_in - crop) // 2
-    n_zoomed = int(round(crop * zoom))
-    trim = (n_zoomed - n_in) // 2
-    scale = (crop - 1) / (n_zoomed - 1) if n_zoomed > 1 else 0.0
-    coords = (np.arange(trim, trim + n_in, dtype=np.float64)) * scale
-    i0 = np.floor(coords).astype(np.int64)
-    frac = coords - i0
-    i1 = np.minimum(i0 + 1, crop - 1)
-    as_t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
-    return as_t(top + i0), as_t(top + i1), as_t(frac)
+def clipped_zoom(x: torch.Tensor, zoom: float) -> torch.Tensor:
+    """The reference's ``clipped_zoom`` on NCHW floats: crop the centre ``ceil(n / zoom)``
+    pixels, ``scipy.ndimage.zoom(order=1)`` them, trim the centre back to the input size.
 
-
-def _zoom_axis(x: torch.Tensor, dim: int, zoom: float) -> torch.Tensor:
-    i0, i1, frac = _linear_taps(x.shape[dim], zoom, x.device)
-    shape = [1] * x.ndim
-    shape[dim] = -1
-    frac = frac.to(x.dtype).view(shape)
-    return x.index_select(dim, i0) * (1 - frac) + x.index_select(dim, i1) * frac
+    scipy's order-1 zoom maps ``in = out * (n_in - 1) / (n_out - 1)``, which is
+    ``interpolate(mode='bilinear', align_corners=True)``; each axis uses its own length.
+    """
+    h, w = x.shape[-2:]
+    crop_h, crop_w = int(np.ceil(h / zoom)), int(np.ceil(w / zoom))
+    top, left = (h - crop_h) // 2, (w - crop_w) // 2
+    zoomed_h, zoomed_w = int(round(crop_h * zoom)), int(round(crop_w * zoom))
+    trim_top, trim_left = (zoomed_h - h) // 2, (zoomed_w - w) // 2
+    crop = x[..., top : top + crop_h, left : left + crop_w]
+    zoomed = F.interpolate(crop, size=(zoomed_h, zoomed_w), mode="bilinear", align_corners=True)
+    return zoomed[..., trim_top : trim_top + h, trim_left : trim_left + w]
 
 
 def _zoom_blur(images, params, severity, preset):
     factors = zoom_factors(severity, preset)
     x = to_unit(images)
-    total = torch.zeros_like(x)
+    total = x.clone()
     for factor in factors:
-        total += _zoom_axis(_zoom_axis(x, 2, float(factor)), 3, float(factor))
-    return truncate_levels((x + total) / (len(factors) + 1))
+        total += clipped_zoom(x, float(factor))
+    return truncate_levels(total / (len(factors) + 1))
 
 
 BATCHED = (

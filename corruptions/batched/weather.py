@@ -21,7 +21,7 @@ from ..params import severity_params
 from ..params.weather import TABLES
 from ..weather import frost_texture_for, plasma_map_size
 from .base import BatchedCorruption, per_image, to_unit, truncate_0_255, truncate_levels
-from .blur import _zoom_axis, motion_blur_levels
+from .blur import clipped_zoom, motion_blur_levels
 
 
 def _params(name: str, severity: int, preset: str):
@@ -128,7 +128,7 @@ def _snow_from_numpy(params_list, images, severity, preset):
 def snow_layers(noise: torch.Tensor, severity: int, preset: str, angles) -> torch.Tensor:
     """(N, 1, H, W) float32 snow layers in 0-1 (8-bit steps), from (N, H, W) float64 noise."""
     _, _, zoom, threshold, radius, sigma, _ = _params("snow", severity, preset)
-    layer = _zoom_axis(_zoom_axis(noise[:, None], 2, float(zoom)), 3, float(zoom))
+    layer = clipped_zoom(noise[:, None], float(zoom))
     layer = torch.where(layer < threshold, torch.zeros_like(layer), layer)
     grey = (layer.clamp(0, 1) * 255).to(torch.uint8)
     return motion_blur_levels(grey, radius, sigma, angles).to(torch.float32) / 255.0
