@@ -43,10 +43,24 @@ _TABLE: dict[str, BatchedCorruption] = {
 }
 NATIVE: tuple[str, ...] = tuple(sorted(_TABLE))
 SAMPLERS = ("torch", "numpy")
-# Native but measured 2-20x slower than the numpy path on CPUs (Pillow's C resampler
-# beats dense matrix products; float64 HSV is memory-bound): corrupt_batch runs the
-# numpy path for these on CPU tensors (within 1 level, as tested).
-NUMPY_ON_CPU = frozenset({"pixelate", "brightness", "saturate"})
+# Native but measured 2x slower than the numpy path on CPUs (Pillow's C resampler beats
+# dense matrix products): corrupt_batch runs the numpy path for these on CPU tensors
+# (within 1 level, as tested).
+NUMPY_ON_CPU = frozenset({"pixelate"})
+# On CPUs a batch is corrupted in chunks of about this many subpixels (4 images at 224 px):
+# the float64/int64 temporaries then stay a few MB, which the allocator reuses, instead of
+# fresh 30+ MB mappings whose page faults dominated (measured 1.5-7x slower at 32 images).
+# Results do not depend on it: every image has its own generator.
+CPU_CHUNK_SUBPIXELS = 4 * 3 * 224 * 224
+
+
+def _cpu_chunks(levels: torch.Tensor) -> int | None:
+    """Images per chunk for a CPU batch, or None when the batch is run whole."""
+    if levels.device.type != "cpu":
+        return None
+    per_image = max(1, levels[0].numel())
+    chunk = max(1, CPU_CHUNK_SUBPIXELS // per_image)
+    return chunk if levels.shape[0] > chunk else None
 
 
 def _as_levels(images: torch.Tensor) -> torch.Tensor:
@@ -91,6 +105,11 @@ def transform_batch(
     """The torch transform fed the numpy path's sampled parameters (one dict per image)."""
     check_severity(severity)
     levels = _as_levels(images)
+    chunk = _cpu_chunks(levels)
+    if chunk is not None:
+        return torch.cat([transform_batch(images[i : i + chunk], name, severity,
+                                          params_list[i : i + chunk], preset)
+                          for i in range(0, images.shape[0], chunk)])  # fmt: skip
     if name not in _TABLE:
         return _restore_dtype(_numpy_fallback(levels, name, severity, params_list, preset), images)
     batched = _TABLE[name]
@@ -113,6 +132,11 @@ def corrupt_batch(
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     levels = _as_levels(images)
     seeds = _check_seeds(seeds, levels.shape[0])
+    chunk = _cpu_chunks(levels)
+    if chunk is not None:
+        return torch.cat([corrupt_batch(images[i : i + chunk], name, severity, seeds[i : i + chunk],
+                                        preset, sampler)
+                          for i in range(0, images.shape[0], chunk)])  # fmt: skip
     if name not in _TABLE or (levels.device.type == "cpu" and name in NUMPY_ON_CPU):
         params = numpy_params(levels, name, severity, seeds, preset)
         return _restore_dtype(_numpy_fallback(levels, name, severity, params, preset), images)

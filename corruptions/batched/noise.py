@@ -2,12 +2,25 @@
 
 Same formulas as :mod:`corruptions.noise` (0-1 floats, clip, times 255,
 truncate). Torch sampling draws the same distributions per subpixel:
-``normal(0, c)``, ``poisson(x * c)``, and two Bernoulli masks for impulse.
+
+* gaussian, speckle: ``normal(0, c)``.
+* shot: ``poisson(x * c)``. The rate takes one of 256 values per severity (one per
+  level), so counts come from exact per-level inverse-CDF tables (float64 Poisson
+  CDFs with a guide table): one uniform per subpixel, vectorised, on any device.
+* impulse: one uniform ``u`` per subpixel; ``u < amount`` flips it, and a flipped
+  subpixel is salt when ``u < amount / 2`` (the two Bernoulli masks of the numpy
+  path, ``P(flip) = amount`` and ``P(salt | flip) = 1/2``, from one draw). Levels stay
+  uint8: ``uint8(clip(L / 255) * 255) == L`` for every level, so the float round
+  trip of the numpy path changes nothing.
 """
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
+from scipy import stats
 
 from ..noise import shot_counts
 from ..params import severity_params
@@ -44,9 +57,55 @@ def _speckle(images, params, severity, preset):
 
 
 # ---------------------------------------------------------------- shot
+LEVELS = 256
+
+
+@functools.lru_cache(maxsize=16)
+def poisson_level_tables(photons: float) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse-CDF tables for ``poisson(level / 255 * photons)``, one row per level.
+
+    Returns ``cdf`` (256, K) float64 with ``cdf[L, k] = P(count <= k)`` (the last
+    column set to 1: K reaches past the float64 tail of the largest rate), and
+    ``guide`` (256, M) int64 with ``guide[L, j]`` the smallest ``k`` with
+    ``cdf[L, k] >= j / M``, where the search for a uniform ``u`` starts.
+    """
+    rates = np.arange(LEVELS) / 255.0 * float(photons)
+    top = rates[-1]
+    k_max = int(top + 15 * np.sqrt(top) + 40)
+    cdf = stats.poisson.cdf(np.arange(k_max)[None, :], rates[:, None])
+    cdf[:, -1] = 1.0
+    m = 2 * k_max
+    guide = np.stack([np.searchsorted(row, np.arange(m) / m, side="left") for row in cdf])
+    return cdf, guide.astype(np.int64)
+
+
+def poisson_counts(levels: torch.Tensor, photons: float, uniforms: torch.Tensor) -> torch.Tensor:
+    """Poisson counts with rate ``levels / 255 * photons`` by inversion of ``uniforms``.
+
+    ``levels``: uint8 tensor; ``uniforms``: float64 in [0, 1) of the same shape.
+    Each count is the smallest ``k`` with ``CDF(k) >= u``: exact inverse-CDF sampling
+    (float64 CDFs), found from the guide table in about one step.
+    """
+    cdf_np, guide_np = poisson_level_tables(float(photons))
+    k_max, m = cdf_np.shape[1], guide_np.shape[1]
+    cdf = torch.from_numpy(cdf_np).to(uniforms.device).reshape(-1)
+    guide = torch.from_numpy(guide_np).to(uniforms.device).reshape(-1)
+    level = levels.reshape(-1).long()
+    u = uniforms.reshape(-1)
+    k = guide[level * m + (u * m).long().clamp_(max=m - 1)]
+    row = level * k_max
+    active = (cdf[row + k] < u).nonzero().squeeze(1)
+    while active.numel():
+        k[active] += 1
+        active = active[cdf[row[active] + k[active]] < u[active]]
+    return k.reshape(levels.shape)
+
+
 def _shot_sample(generators, severity, shape, preset, device):
-    # The Poisson rate depends on the image, so the draw is deferred to the transform.
-    return {"generators": list(generators)}
+    c, h, w = shape[1:]
+    uniforms = per_image(generators, lambda g: torch.rand((c, h, w), generator=g, device=device,
+                                                          dtype=torch.float64))  # fmt: skip
+    return {"uniforms": uniforms}
 
 
 def _shot_from_numpy(params_list, images, severity, preset):
@@ -59,10 +118,7 @@ def _shot(images, params, severity, preset):
     photons = float(severity_params(TABLES, preset, "shot_noise", severity))
     counts = params.get("counts")
     if counts is None:
-        rates = to_unit(images) * photons
-        counts = torch.stack(
-            [torch.poisson(r, generator=g) for r, g in zip(rates, params["generators"])]
-        )
+        counts = poisson_counts(images, photons, params["uniforms"])
     return truncate_levels(counts / photons)
 
 
@@ -70,14 +126,8 @@ def _shot(images, params, severity, preset):
 def _impulse_sample(generators, severity, shape, preset, device):
     amount = _std("impulse_noise", severity, preset)
     c, h, w = shape[1:]
-
-    def masks(g):
-        flipped = torch.rand((c, h, w), generator=g, device=device) < amount
-        salted = torch.rand((c, h, w), generator=g, device=device) < 0.5
-        return torch.stack([flipped, salted])
-
-    both = per_image(generators, masks)
-    return {"flipped": both[:, 0], "salted": both[:, 1]}
+    u = per_image(generators, lambda g: torch.rand((c, h, w), generator=g, device=device))
+    return {"flipped": u < amount, "salted": u < amount / 2}
 
 
 def _impulse_from_numpy(params_list, images, severity, preset):
@@ -88,11 +138,9 @@ def _impulse_from_numpy(params_list, images, severity, preset):
 
 
 def _impulse(images, params, severity, preset):
-    unit = to_unit(images)
     flipped, salted = params["flipped"], params["salted"]
-    unit = torch.where(flipped & salted, torch.ones_like(unit), unit)
-    unit = torch.where(flipped & ~salted, torch.zeros_like(unit), unit)
-    return truncate_levels(unit)
+    noise_levels = salted.to(torch.uint8) * 255
+    return torch.where(flipped, noise_levels, images)
 
 
 BATCHED = (

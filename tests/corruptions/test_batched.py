@@ -234,3 +234,63 @@ def test_pil_box_resize_is_exact(src, dst):
     expected = np.asarray(Image.fromarray(img).resize((dst[1], dst[0]), Image.BOX))
     got = hwc(pil_box_resize(nchw(img[None]), *dst))[0]
     np.testing.assert_array_equal(got, expected)
+
+
+def test_poisson_counts_invert_the_poisson_cdf():
+    """Hand-checkable inversion: u at CDF(k) gives k, u just above it gives k + 1."""
+    from scipy import stats
+
+    from corruptions.batched.noise import poisson_counts
+
+    photons = 60.0
+    level = 128
+    rate = level / 255 * photons
+    ks = np.arange(5, 60, 7)
+    cdf = stats.poisson.cdf(ks, rate)
+    u = torch.from_numpy(np.concatenate([cdf, np.nextafter(cdf, 2)]))
+    levels = torch.full(u.shape, level, dtype=torch.uint8)
+    got = poisson_counts(levels, photons, u).numpy()
+    np.testing.assert_array_equal(got, np.concatenate([ks, ks + 1]))
+    zero = poisson_counts(torch.zeros(3, dtype=torch.uint8), photons, torch.rand(3, dtype=torch.float64))
+    assert zero.tolist() == [0, 0, 0]  # level 0: rate 0
+
+
+@pytest.mark.parametrize("photons", [3.0, 60.0, 500.0])
+def test_poisson_counts_follow_the_poisson_pmf(photons):
+    """Chi-square goodness of fit against scipy's pmf, per level, on 40,000 draws each."""
+    from scipy import stats
+
+    from corruptions.batched.noise import poisson_counts
+
+    draws = 40_000
+    gen = torch.Generator().manual_seed(0)
+    for level in (1, 37, 200, 255):
+        rate = level / 255 * photons
+        u = torch.rand(draws, generator=gen, dtype=torch.float64)
+        counts = poisson_counts(torch.full((draws,), level, dtype=torch.uint8), photons, u).numpy()
+        lo, hi = stats.poisson.ppf([1e-4, 1 - 1e-4], rate).astype(int)
+        edges = np.arange(lo, hi + 2)
+        observed = np.array([(counts < lo).sum(), *np.histogram(counts, edges)[0], (counts > hi).sum()])
+        probs = np.array([stats.poisson.cdf(lo - 1, rate), *stats.poisson.pmf(edges[:-1], rate),
+                          stats.poisson.sf(hi, rate)])  # fmt: skip
+        expected = probs * draws
+        keep = expected >= 5  # pool the sparse tails into one cell
+        obs = np.append(observed[keep], observed[~keep].sum())
+        exp = np.append(expected[keep], expected[~keep].sum())
+        if exp[-1] == 0:
+            obs, exp = obs[:-1], exp[:-1]
+        p_value = stats.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue
+        assert p_value > 1e-4, (photons, level, p_value)
+
+
+@pytest.mark.parametrize("name", ["glass_blur", "shot_noise", "elastic_transform", "snow", "contrast"])
+def test_cpu_chunking_does_not_change_results(name, monkeypatch):
+    """A CPU batch is run in chunks; with per-image generators the chunk size is invisible."""
+    import corruptions.batched as batched
+
+    images = nchw(np.stack([photo(i % 3, 48) for i in range(5)]))
+    seeds = [21, 22, 23, 24, 25]
+    monkeypatch.setattr(batched, "CPU_CHUNK_SUBPIXELS", 10**9)
+    whole = corrupt_batch(images, name, 3, seeds)
+    monkeypatch.setattr(batched, "CPU_CHUNK_SUBPIXELS", 2 * 3 * 48 * 48)  # chunks of 2 images
+    assert torch.equal(corrupt_batch(images, name, 3, seeds), whole)
