@@ -17,9 +17,12 @@ One call::
   then runs the torch transform: within 1 level of :func:`corruptions.corrupt`
   with the same RandomState.
 * Corruptions without a torch transform (:data:`NATIVE` lists those with one)
-  run the numpy path per image on the CPU and are copied back; they always use
-  the numpy sampler. So do those in :data:`NUMPY_ON_CPU` when the batch is on
-  the CPU (their torch transform is exact but slower there).
+  run the numpy path per image on the CPU (a thread pool as wide as torch's
+  CPU threads) and are copied back; they always use the numpy sampler. So do
+  those in :data:`NUMPY_ON_CPU` when the batch is on the CPU (their torch
+  transform is exact but slower there).
+* On the CPU a batch runs in chunks of about four 224 px images
+  (:data:`CPU_CHUNK_SUBPIXELS`); the output does not depend on the chunking.
 
 Geometry: images must already be at the size to corrupt (224 x 224 after the
 builder's resize and crop for the ``imagenet`` preset); other sizes follow the
@@ -29,6 +32,7 @@ numpy path's rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -105,13 +109,13 @@ def transform_batch(
     """The torch transform fed the numpy path's sampled parameters (one dict per image)."""
     check_severity(severity)
     levels = _as_levels(images)
+    if name not in _TABLE:
+        return _restore_dtype(_numpy_route(levels, name, severity, preset, params_list=params_list), images)
     chunk = _cpu_chunks(levels)
     if chunk is not None:
         return torch.cat([transform_batch(images[i : i + chunk], name, severity,
                                           params_list[i : i + chunk], preset)
                           for i in range(0, images.shape[0], chunk)])  # fmt: skip
-    if name not in _TABLE:
-        return _restore_dtype(_numpy_fallback(levels, name, severity, params_list, preset), images)
     batched = _TABLE[name]
     params = batched.from_numpy(params_list, levels, severity, preset)
     return _restore_dtype(batched.transform(levels, params, severity, preset), images)
@@ -132,14 +136,13 @@ def corrupt_batch(
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     levels = _as_levels(images)
     seeds = _check_seeds(seeds, levels.shape[0])
+    if name not in _TABLE or (levels.device.type == "cpu" and name in NUMPY_ON_CPU):
+        return _restore_dtype(_numpy_route(levels, name, severity, preset, seeds=seeds), images)
     chunk = _cpu_chunks(levels)
     if chunk is not None:
         return torch.cat([corrupt_batch(images[i : i + chunk], name, severity, seeds[i : i + chunk],
                                         preset, sampler)
                           for i in range(0, images.shape[0], chunk)])  # fmt: skip
-    if name not in _TABLE or (levels.device.type == "cpu" and name in NUMPY_ON_CPU):
-        params = numpy_params(levels, name, severity, seeds, preset)
-        return _restore_dtype(_numpy_fallback(levels, name, severity, params, preset), images)
     if sampler == "numpy":
         params = numpy_params(levels, name, severity, seeds, preset)
         return transform_batch(images, name, severity, params, preset)
@@ -149,14 +152,33 @@ def corrupt_batch(
     return _restore_dtype(batched.transform(levels, params, severity, preset), images)
 
 
-def _numpy_fallback(levels, name, severity, params_list, preset) -> torch.Tensor:
+def _numpy_route(levels, name, severity, preset, seeds=None, params_list=None) -> torch.Tensor:
+    """The numpy path per image, ``RandomState(seed)`` sampling unless ``params_list`` is given.
+
+    Images run in a thread pool as wide as torch's CPU threads: the numpy path spends
+    its time in OpenCV, scipy, Pillow and numpy's RNG, which release the GIL.
+    """
     corruption = get_corruption(name)
     hwc = levels.permute(0, 2, 3, 1).cpu().numpy()
-    out = [
-        corruption.transform(np.ascontiguousarray(img), p, severity, preset)
-        for img, p in zip(hwc, params_list)
-    ]
-    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous().to(levels.device)
+    shape = hwc.shape[1:]
+    out = np.empty_like(hwc)
+
+    def one(i: int) -> None:
+        image = np.ascontiguousarray(hwc[i])
+        if params_list is None:
+            params = corruption.sample_parameters(np.random.RandomState(seeds[i]), severity, shape, preset)
+        else:
+            params = params_list[i]
+        out[i] = corruption.transform(image, params, severity, preset)
+
+    workers = min(len(hwc), max(1, torch.get_num_threads()))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(one, range(len(hwc))))
+    else:
+        for i in range(len(hwc)):
+            one(i)
+    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous().to(levels.device)
 
 
 __all__ = ["NATIVE", "NUMPY_ON_CPU", "SAMPLERS", "corrupt_batch", "numpy_params", "transform_batch"]

@@ -99,7 +99,8 @@ def _glass_sample(generators, severity, shape, preset, device):
     _, d, iterations = _params("glass_blur", severity, preset)
     n_rows, n_cols = shape[2] - 2 * d, shape[3] - 2 * d
     size = (iterations, max(n_rows, 0), max(n_cols, 0), 2)
-    return {"offsets": per_image(generators, lambda g: torch.randint(-d, d, size, generator=g, device=device))}
+    draw = lambda g: torch.randint(-d, d, size, generator=g, device=device, dtype=torch.int32)  # noqa: E731
+    return {"offsets": per_image(generators, draw)}
 
 
 def _glass_from_numpy(params_list, images, severity, preset):

@@ -145,7 +145,8 @@ def _elastic_sample(generators, severity, shape, preset, device):
 
     def draw(g):
         shift = torch.rand((3, 2), generator=g, device=device, dtype=torch.float64) * (2 * jitter) - jitter
-        noise = torch.rand((2, h, w), generator=g, device=device, dtype=torch.float64) * 2 - 1
+        # float32 fields: the smoothing averages hundreds of them, float32 is what it computes in
+        noise = torch.rand((2, h, w), generator=g, device=device) * 2 - 1
         return shift, noise
 
     pairs = [draw(g) for g in generators]

@@ -35,8 +35,17 @@ def plasma_fractal(mapsize: int, wibble_decay: float, generators, device) -> tor
     hmap = torch.zeros((n, mapsize, mapsize), dtype=torch.float64, device=device)
     step, wibble = mapsize, 100.0
 
+    # One uniform per cell, drawn at once per image (each cell is set once); the numpy
+    # path draws them level by level in the reference's order, same distribution.
+    uniforms = per_image(generators, lambda g: torch.rand(mapsize * mapsize, generator=g, device=device,
+                                                          dtype=torch.float64))  # fmt: skip
+    used = 0
+
     def wibbled_mean(total: torch.Tensor) -> torch.Tensor:
-        u = per_image(generators, lambda g: torch.rand(total.shape[1:], generator=g, device=device, dtype=torch.float64))
+        nonlocal used
+        count = total.shape[1] * total.shape[2]
+        u = uniforms[:, used : used + count].reshape(total.shape)
+        used += count
         return total / 4 + wibble * (u * (2 * wibble) - wibble)
 
     while step >= 2:
@@ -111,13 +120,17 @@ def _snow_sample(generators, severity, shape, preset, device):
     mean, std = _params("snow", severity, preset)[:2]
     h, w = shape[2:]
 
-    def draw(g):
-        noise = torch.randn((h, w), generator=g, device=device, dtype=torch.float64) * std + mean
-        angle = torch.rand((), generator=g, device=device, dtype=torch.float64) * 90.0 - 135.0
-        return noise, angle
-
-    pairs = [draw(g) for g in generators]
-    return {"snow_noise": torch.stack([p[0] for p in pairs]), "angle": [float(p[1]) for p in pairs]}
+    zoom = float(_params("snow", severity, preset)[2])
+    # The zoom reads only the centre crop of the noise field: draw that, leave the rest 0.
+    crop_h, crop_w = min(h, int(np.ceil(h / zoom))), min(w, int(np.ceil(w / zoom)))
+    top, left = (h - crop_h) // 2, (w - crop_w) // 2
+    noise = torch.zeros((len(generators), h, w), dtype=torch.float64, device=device)
+    angles = []
+    for i, g in enumerate(generators):
+        crop = torch.randn((crop_h, crop_w), generator=g, device=device, dtype=torch.float64)
+        noise[i, top : top + crop_h, left : left + crop_w] = crop * std + mean
+        angles.append(float(torch.rand((), generator=g, device=device, dtype=torch.float64)) * 90.0 - 135.0)
+    return {"snow_noise": noise, "angle": angles}
 
 
 def _snow_from_numpy(params_list, images, severity, preset):
