@@ -12,7 +12,9 @@ asserts a timing.
   printed.
 * numpy: ``corruptions.corrupt`` with a seeded ``RandomState``, one image at a time.
 * Each path is timed ``--repeats`` times and the fastest kept (the first pass
-  also warms caches: kernels, frost textures).
+  also warms caches: kernels, frost textures); each timing loops over the
+  images for at least ``--min-seconds``, so sub-millisecond corruptions are
+  measured over many rounds.
 * torch-cpu / torch-cuda: ``corrupt_batch`` on batches (default 32), own sampler,
   after one warm-up call; per-image time = batch time / batch size.
 
@@ -65,35 +67,52 @@ def load_original():
     return load_reference(), None
 
 
-def time_original(module, images, name: str, severity: int, repeats: int) -> float:
+def best_per_image(run_once, n_images: int, repeats: int, min_seconds: float) -> float:
+    """Fastest of ``repeats`` timings of ``run_once`` (which processes ``n_images``), each timing
+    looping until at least ``min_seconds`` have passed: sub-millisecond corruptions are timed
+    over many rounds, not one noisy pass. Returns seconds per image."""
+    best = float("inf")
+    for _ in range(repeats):
+        rounds = 0
+        start = time.perf_counter()
+        while True:
+            run_once()
+            rounds += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        best = min(best, elapsed / (rounds * n_images))
+    return best
+
+
+def time_original(module, images, name: str, severity: int, repeats: int, min_seconds: float) -> float:
     from PIL import Image
 
     func = getattr(module, name)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def run_once():
         for k, img in enumerate(images):
             np.random.seed(k)
             np.uint8(np.asarray(func(Image.fromarray(img), severity)))
-        best = min(best, (time.perf_counter() - start) / len(images))
-    return best
+
+    return best_per_image(run_once, len(images), repeats, min_seconds)
 
 
-def time_numpy(images, name: str, severity: int, repeats: int) -> float:
+def time_numpy(images, name: str, severity: int, repeats: int, min_seconds: float) -> float:
     from corruptions import corrupt
 
-    best = float("inf")
     rng = np.random.RandomState()
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def run_once():
         for k, img in enumerate(images):
             rng.seed(k)  # re-seeded like the original's np.random.seed(k), not rebuilt
             corrupt(img, name, severity, rng=rng)
-        best = min(best, (time.perf_counter() - start) / len(images))
-    return best
+
+    return best_per_image(run_once, len(images), repeats, min_seconds)
 
 
-def time_torch(images, name: str, severity: int, batch: int, device: str, repeats: int) -> float:
+def time_torch(images, name: str, severity: int, batch: int, device: str, repeats: int,
+               min_seconds: float) -> float:  # fmt: skip
     import torch
 
     from corruptions.batched import corrupt_batch
@@ -102,16 +121,13 @@ def time_torch(images, name: str, severity: int, batch: int, device: str, repeat
     x = torch.from_numpy(stack).permute(0, 3, 1, 2).contiguous().to(device)
     seeds = list(range(batch))
     corrupt_batch(x, name, severity, seeds)  # warm-up (caches, kernels)
-    best = float("inf")
-    for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
+
+    def run_once():
         corrupt_batch(x, name, severity, seeds)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
-        best = min(best, (time.perf_counter() - start) / batch)
-    return best
+
+    return best_per_image(run_once, batch, repeats, min_seconds)
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -128,6 +144,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=32, help="torch batch size")
     parser.add_argument("--repeats", type=int, default=2,
                         help="timed repeats per path (the best is kept: the least disturbed)")  # fmt: skip
+    parser.add_argument("--min-seconds", type=float, default=0.2,
+                        help="each timed repeat loops until this long (stable sub-ms timings)")  # fmt: skip
     parser.add_argument("--corruptions", default="all", help="all or comma-separated names")
     parser.add_argument("--severities", default="1-5")
     parser.add_argument("--threads", type=int, default=1,
@@ -161,10 +179,13 @@ def main(argv=None) -> int:
     print(header)
     for name in names:
         for sev in severities:
-            t_orig = time_original(original, images, name, sev, args.repeats) if original is not None else None
-            t_np = time_numpy(images, name, sev, args.repeats)
-            t_cpu = None if args.no_torch_cpu else time_torch(images, name, sev, args.batch, "cpu", args.repeats)
-            t_cuda = time_torch(images, name, sev, args.batch, "cuda", max(3, args.repeats)) if cuda else None
+            floor = args.min_seconds
+            t_orig = (time_original(original, images, name, sev, args.repeats, floor)
+                      if original is not None else None)  # fmt: skip
+            t_np = time_numpy(images, name, sev, args.repeats, floor)
+            t_cpu = (None if args.no_torch_cpu
+                     else time_torch(images, name, sev, args.batch, "cpu", args.repeats, floor))  # fmt: skip
+            t_cuda = time_torch(images, name, sev, args.batch, "cuda", max(3, args.repeats), floor) if cuda else None
             row = {
                 "corruption": name, "severity": sev, "torch_native": name in NATIVE,
                 "original_ms": t_orig, "numpy_ms": t_np, "torch_cpu_ms": t_cpu, "torch_cuda_ms": t_cuda,
