@@ -48,10 +48,10 @@ _TABLE: dict[str, BatchedCorruption] = {
 }
 NATIVE: tuple[str, ...] = tuple(sorted(_TABLE))
 SAMPLERS = ("torch", "numpy")
-# Native but measured 2x slower than the numpy path on CPUs (Pillow's C resampler beats
-# dense matrix products): corrupt_batch runs the numpy path for these on CPU tensors
-# (within 1 level, as tested).
-NUMPY_ON_CPU = frozenset({"pixelate"})
+# Native but measured 2-10x slower than the numpy path on CPUs (Pillow's C resampler and
+# libjpeg beat tensor arithmetic there): corrupt_batch runs the numpy path for these on CPU
+# tensors (pixelate within 1 level, JPEG bit-equal, as tested).
+NUMPY_ON_CPU = frozenset({"pixelate", "jpeg_compression"})
 # On CPUs a batch is corrupted in chunks of about this many subpixels (4 images at 224 px):
 # the float64/int64 temporaries then stay a few MB, which the allocator reuses, instead of
 # fresh 30+ MB mappings whose page faults dominated (measured 1.5-7x slower at 32 images).

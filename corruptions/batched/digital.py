@@ -8,7 +8,8 @@ reflect-101 border), then scipy's
 ``map_coordinates(order=1, mode='reflect')`` along the smoothed displacement.
 pixelate: PIL's BOX resampling re-done exactly (its fixed-point coefficients,
 horizontal pass then vertical, each rounded to 8 bits), down and back up.
-jpeg_compression is not native: it runs the numpy path (PIL's codec) per image.
+jpeg_compression: libjpeg's lossy steps replayed in integer arithmetic
+(:mod:`corruptions.batched.jpeg`), bit-equal to Pillow's save and decode.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .base import (
     to_unit,
     truncate_levels,
 )
+from .jpeg import jpeg_roundtrip
 
 
 def rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
@@ -250,7 +252,12 @@ def _pixelate(images, params, severity, preset):
     return pil_box_resize(small, h, w)
 
 
+def _jpeg(images, params, severity, preset):
+    return jpeg_roundtrip(images, int(severity_params(TABLES, preset, "jpeg_compression", severity)))
+
+
 BATCHED = (
+    BatchedCorruption("jpeg_compression", no_params_sample, no_params_from_numpy, _jpeg),
     BatchedCorruption("contrast", no_params_sample, no_params_from_numpy, _contrast),
     BatchedCorruption("brightness", no_params_sample, no_params_from_numpy, _brightness),
     BatchedCorruption("saturate", no_params_sample, no_params_from_numpy, _saturate),
