@@ -114,9 +114,14 @@ class BuildReport:
 
 
 def parse_corruptions(spec: str | Sequence[str]) -> tuple[str, ...]:
-    """``all`` | ``common`` | ``held-out`` | ``name,name`` -> corruption names (validated)."""
+    """``all`` | ``common`` | ``held-out`` | ``c-bar`` | ``shifts`` | ``name,name`` -> corruption
+    names (validated). ``all`` is ImageNet-C's 19; ``c-bar`` and ``shifts`` are the other
+    benchmarks' (build them into their own output folders)."""
+    groups = {"c-bar": "imagenet-c-bar", "cbar": "imagenet-c-bar", "shifts": "shifts"}
     if not isinstance(spec, str):
         names = tuple(spec)
+    elif spec in groups:
+        names = tuple(n for n, c in registry().items() if c.benchmark == groups[spec])
     elif spec == "all":
         names = ALL
     elif spec == "common":
@@ -130,7 +135,8 @@ def parse_corruptions(spec: str | Sequence[str]) -> tuple[str, ...]:
     if unknown or not names:
         raise BuildConfigError(
             f"unknown or unavailable corruption(s) {unknown or spec!r}; available: "
-            f"{', '.join(sorted(known)) or '(none registered)'}; or use all, common, held-out"
+            f"{', '.join(sorted(known)) or '(none registered)'}; or use all, common, held-out, "
+            "c-bar, shifts"
         )
     return names
 

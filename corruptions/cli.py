@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="parameter table and geometry: imagenet resizes to 256 and crops 224; "
                    "tiny-imagenet (64 px) and cifar (32 px) use images as they are")  # fmt: skip
     b.add_argument("--corruptions", default="all",
-                   help="all | common (the 15) | held-out | comma-separated names")  # fmt: skip
+                   help="all (ImageNet-C's 19) | common (the 15) | held-out | c-bar | shifts | "
+                   "comma-separated names")  # fmt: skip
     b.add_argument("--severities", default="1-5", help="range or list, e.g. 1-5 or 1,3")
     b.add_argument("--seed", type=int, default=0, help="run seed (per-image seeds derive from it)")
     b.add_argument("--workers", type=int, default=1, help="worker processes")

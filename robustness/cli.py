@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--models", action="append", help="model names, comma-separated; wildcards allowed")
     e.add_argument("--family", action="append", help="curated model family (see `robustness models`)")
     e.add_argument("--datasets", action="append", required=True,
-                   help="test sets, comma-separated (see `robustness datasets`); 'imagenet-c' expands to every corruption/severity on disk")
+                   help="test sets, comma-separated (see `robustness datasets`); 'imagenet-c' (also 'imagenet-c-bar', 'imagenet-shifts') expands to every corruption/severity on disk")
     e.add_argument("--data-root", type=Path, default=None, help="folder holding each test set's default subfolder")
     e.add_argument("--root", action="append", metavar="NAME=PATH", help="folder of one test set, overriding --data-root")
     e.add_argument("--weights", action="append", metavar="[MODEL=]PATH",

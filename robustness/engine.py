@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .datasets.base import BadImageError, score_logits
+from .datasets.imagenet_c import parse_family_unit
 from .store import Store, UnitDir, atomic_write_json, concat_records, load_records, unit_key
 
 
@@ -313,17 +314,23 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _family(name: str) -> str | None:
+    unit = parse_family_unit(name)
+    return None if unit is None else unit[0]
+
+
 def set_root(name: str, roots: dict[str, str]) -> str | None:
-    """The folder a user gave for ``name``; ImageNet-C units fall back to ``imagenet-c``'s."""
+    """The folder a user gave for ``name``; ImageNet-C(-like) units fall back to their family's
+    (``imagenet-c``, ``imagenet-c-bar``, ``imagenet-shifts``)."""
     if name in roots:
         return roots[name]
-    if name.startswith("imagenet-c."):
-        return roots.get("imagenet-c")
-    return None
+    family = _family(name)
+    return roots.get(family) if family is not None else None
 
 
 def _options_for(name: str, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    out = dict(options.get("imagenet-c", {})) if name.startswith("imagenet-c.") else {}
+    family = _family(name)
+    out = dict(options.get(family, {})) if family is not None else {}
     out.update(options.get(name, {}))
     return out
 

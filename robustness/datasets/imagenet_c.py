@@ -1,9 +1,21 @@
-"""ImageNet-C (Hendrycks & Dietterich 2019): val images under corruptions at severities 1-5.
+"""ImageNet-C (Hendrycks & Dietterich 2019) and the sets laid out like it: val images under
+corruptions at severities 1-5.
 
 On disk: ``<root>/<corruption>/<severity>/<wnid>/<image>.JPEG`` (also .png for
 re-rendered copies). Every (corruption, severity) pair is its own test set,
-named ``imagenet-c.<corruption>.<severity>`` (imagenet-testbed naming), with
+named ``<family>.<corruption>.<severity>`` (imagenet-testbed naming), with
 1000-way scoring, labels = ImageNet-1k indices, and ImageNet val as baseline.
+
+Three families share the layout and the reader, each in its own folder, so that
+one benchmark's numbers never mix into another's (the ImageNet-C mean, mCE):
+
+* ``imagenet-c``: the 15 benchmark and 4 held-out corruptions, plus corruptions
+  the generator does not know (a user's own);
+* ``imagenet-c-bar``: the ten ImageNet-C-bar corruptions (Mintun et al. 2021);
+* ``imagenet-shifts``: the generator's albumentations shift ladders.
+
+A folder named after a corruption of another family is not read as this one's
+(``robustness datasets`` points at it).
 """
 
 from __future__ import annotations
@@ -18,6 +30,11 @@ from .images import subfolder_names
 from .testset import TestSet, layout_error
 
 FAMILY = "imagenet-c"
+CBAR_FAMILY = "imagenet-c-bar"
+SHIFTS_FAMILY = "imagenet-shifts"
+FAMILIES = (FAMILY, CBAR_FAMILY, SHIFTS_FAMILY)
+_GENERATOR_BENCHMARK = {"imagenet-c": FAMILY, "imagenet-c-bar": CBAR_FAMILY, "shifts": SHIFTS_FAMILY}
+"""The ``benchmark`` label of the generator's corruptions -> the test-set family they belong to."""
 
 COMMON_CORRUPTIONS = (
     "gaussian_noise", "shot_noise", "impulse_noise",
@@ -37,19 +54,44 @@ C_LAYOUT = """\
   <root>/shot_noise/...                        (one folder per corruption)
 """
 
-_NAME = re.compile(r"imagenet-c\.([A-Za-z0-9_]+)\.([1-9]\d*)")
+CBAR_LAYOUT = C_LAYOUT.replace("gaussian_noise", "blue_noise_sample").replace("shot_noise", "sparkles")
+SHIFTS_LAYOUT = C_LAYOUT.replace("gaussian_noise", "rain").replace("shot_noise", "sun_flare")
+LAYOUTS = {FAMILY: C_LAYOUT, CBAR_FAMILY: CBAR_LAYOUT, SHIFTS_FAMILY: SHIFTS_LAYOUT}
+
+_NAME = re.compile(r"(imagenet-c|imagenet-c-bar|imagenet-shifts)\.([A-Za-z0-9_]+)\.([1-9]\d*)")
 _SEVERITY = re.compile(r"[1-9]\d*")
 
 
-def unit_name(corruption: str, severity: int) -> str:
-    """Test-set name of one (corruption, severity) pair."""
-    return f"{FAMILY}.{corruption}.{severity}"
+def unit_name(corruption: str, severity: int, family: str = FAMILY) -> str:
+    """Test-set name of one (corruption, severity) pair of ``family``."""
+    return f"{family}.{corruption}.{severity}"
 
 
 def parse_unit_name(name: str) -> tuple[str, int] | None:
-    """``(corruption, severity)`` from ``imagenet-c.<corruption>.<severity>``, else None."""
+    """``(corruption, severity)`` from ``<family>.<corruption>.<severity>``, else None."""
+    unit = parse_family_unit(name)
+    return None if unit is None else unit[1:]
+
+
+def parse_family_unit(name: str) -> tuple[str, str, int] | None:
+    """``(family, corruption, severity)`` from ``<family>.<corruption>.<severity>``, else None."""
     match = _NAME.fullmatch(name)
-    return (match.group(1), int(match.group(2))) if match else None
+    return (match.group(1), match.group(2), int(match.group(3))) if match else None
+
+
+def corruption_family(corruption: str) -> str | None:
+    """The family of a corruption the generator knows (``corruptions`` registry), else None."""
+    from corruptions import registry  # the generator's catalogue; no torch, no I/O
+
+    known = registry().get(corruption)
+    return None if known is None else _GENERATOR_BENCHMARK.get(known.benchmark)
+
+
+def belongs_to(corruption: str, family: str) -> bool:
+    """Whether ``corruption``'s sets are read as ``family``'s: its own family, or unknown
+    corruptions (a user's own) as ImageNet-C."""
+    owner = corruption_family(corruption)
+    return owner == family or (owner is None and family == FAMILY)
 
 
 def corruption_sort_key(corruption: str) -> tuple[int, int, str]:
@@ -69,31 +111,49 @@ def severities_on_disk(root: Path, corruption: str) -> list[int]:
     return sorted(int(s) for s in subfolder_names(folder) if _SEVERITY.fullmatch(s))
 
 
-def units_on_disk(root: Path, corruption: str | None = None) -> list[tuple[str, int]]:
-    """All (corruption, severity) pairs under ``root`` in a stable order (see
-    :func:`corruption_sort_key`), optionally for one ``corruption`` only."""
+def units_on_disk(root: Path, corruption: str | None = None, family: str = FAMILY) -> list[tuple[str, int]]:
+    """All (corruption, severity) pairs of ``family`` under ``root`` in a stable order (see
+    :func:`corruption_sort_key`), optionally for one ``corruption`` only. Folders of
+    another family's corruptions are left out (see :func:`foreign_corruptions`)."""
     root = Path(root)
     if not root.is_dir():
         return []
     corruptions = [corruption] if corruption else subfolder_names(root)
-    units = [(c, s) for c in corruptions for s in severities_on_disk(root, c)]
+    units = [(c, s) for c in corruptions if belongs_to(c, family) for s in severities_on_disk(root, c)]
     return sorted(units, key=lambda u: (corruption_sort_key(u[0]), u[1]))
 
 
-def open_imagenet_c(root: Path, corruption: str, severity: int, *, allow_partial: bool = False) -> TestSet:
-    """The ImageNet-C set ``(corruption, severity)``; ``root`` holds the corruption folders."""
+def foreign_corruptions(root: Path, family: str = FAMILY) -> dict[str, str]:
+    """Corruption folders under ``root`` that belong to another family: name -> family."""
     root = Path(root)
-    name = unit_name(corruption, severity)
+    if not root.is_dir():
+        return {}
+    found = {c: corruption_family(c) for c in subfolder_names(root) if severities_on_disk(root, c)}
+    return {c: owner for c, owner in found.items() if owner is not None and owner != family}
+
+
+def open_imagenet_c(root: Path, corruption: str, severity: int, *, family: str = FAMILY,
+                    allow_partial: bool = False) -> TestSet:  # fmt: skip
+    """The set ``(corruption, severity)`` of ``family``; ``root`` holds the corruption folders."""
+    root = Path(root)
+    name = unit_name(corruption, severity, family)
+    if not belongs_to(corruption, family):
+        owner = corruption_family(corruption)
+        raise ValueError(
+            f"{name}: {corruption} is an {owner} corruption, not {family}. Its sets are named "
+            f"{unit_name(corruption, severity, owner)} and are read from <data-root>/{owner} "
+            f"(or --root {owner}=PATH): build or move them there, so that {family}'s "
+            "averages never include another benchmark's corruptions.")
     folder = root / corruption / str(severity)
     if not folder.is_dir():
         where = root / corruption if (root / corruption).is_dir() else root
         raise layout_error(
-            name, root, C_LAYOUT, f"folder {corruption}/{severity}/ not found.",
-            "extract the archive of this corruption into the ImageNet-C root (the folder that "
-            "holds the corruption folders), or run `robustness datasets` to list what is present.",
+            name, root, LAYOUTS[family], f"folder {corruption}/{severity}/ not found.",
+            f"extract or build this corruption into the {family} root (the folder that holds "
+            "the corruption folders), or run `robustness datasets` to list what is present.",
             where=where)
     scanned = scan_class_folders(
-        folder, wnid_to_index().get, set_name=name, expected=C_LAYOUT,
+        folder, wnid_to_index().get, set_name=name, expected=LAYOUTS[family],
         required_folders=imagenet_wnids(), allow_partial=allow_partial)
     info = TestSetInfo(
         name=name, root=folder, variant={"corruption": corruption, "severity": int(severity)},

@@ -3,7 +3,8 @@
 A test set is found at ``<data_root>/<default_dir>`` (or one of ``alt_dirs``)
 unless its folder is given explicitly (``root``). ImageNet-C is a family:
 each (corruption, severity) is its own set, ``imagenet-c.<corruption>.<severity>``,
-found under the ImageNet-C folder.
+found under the ImageNet-C folder. ``imagenet-c-bar`` and ``imagenet-shifts`` are
+families of the same shape, each in its own folder.
 """
 
 from __future__ import annotations
@@ -84,6 +85,18 @@ _SPECS = [
                 layout=imagenet_c.C_LAYOUT, num_classes=1000, baseline="imagenet",
                 description="ImageNet-C: one set per corruption and severity, named "
                 "imagenet-c.<corruption>.<severity>; 'imagenet-c' expands to all pairs on disk."),
+    DatasetSpec(imagenet_c.CBAR_FAMILY, default_dir="imagenet-c-bar", alt_dirs=("ImageNet-C-bar",),
+                layout=imagenet_c.CBAR_LAYOUT, num_classes=1000, baseline="imagenet",
+                description="ImageNet-C-bar (Mintun et al. 2021): one set per corruption and "
+                "severity, named imagenet-c-bar.<corruption>.<severity>, e.g. built with "
+                "`python -m corruptions build VAL <data-root>/imagenet-c-bar --corruptions c-bar`; "
+                "'imagenet-c-bar' expands to all pairs on disk."),
+    DatasetSpec(imagenet_c.SHIFTS_FAMILY, default_dir="imagenet-shifts",
+                layout=imagenet_c.SHIFTS_LAYOUT, num_classes=1000, baseline="imagenet",
+                description="The generator's albumentations shift ladders (rain, sun_flare, "
+                "shadow, iso_noise, color_shift, downscale), named "
+                "imagenet-shifts.<corruption>.<severity> (`--corruptions shifts` when building); "
+                "'imagenet-shifts' expands to all pairs."),
     DatasetSpec("imagenet-r", default_dir="imagenet-r", layout=SUBSET_LAYOUT, num_classes=200,
                 baseline="imagenet-r-clean",
                 description="ImageNet-R renditions (30,000 images, 200 classes); arg-max over the "
@@ -114,21 +127,32 @@ _SPECS = [
 ]
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in _SPECS}
-"""All known test sets (ImageNet-C as one family entry), keyed by name."""
+"""All known test sets (each corruption family as one entry), keyed by name."""
+
+
+def _family_of(name: str) -> str | None:
+    """The corruption family ``name`` names or starts with (``imagenet-c``, ``imagenet-c.fog``)."""
+    for family in imagenet_c.FAMILIES:
+        if name == family or name.startswith(family + "."):
+            return family
+    return None
 
 
 def _spec_for(name: str) -> DatasetSpec:
-    if imagenet_c.parse_unit_name(name) is not None:
-        return DATASETS[imagenet_c.FAMILY]
-    if name in DATASETS and name != imagenet_c.FAMILY:
-        return DATASETS[name]
-    if name == imagenet_c.FAMILY or name.startswith(imagenet_c.FAMILY + "."):
+    unit = imagenet_c.parse_family_unit(name)
+    if unit is not None:
+        return DATASETS[unit[0]]
+    family = _family_of(name)
+    if family is not None:
         raise ValueError(f"{name!r} is not a single test set: name one as "
-                         "imagenet-c.<corruption>.<severity>, or expand family names with "
+                         f"{family}.<corruption>.<severity>, or expand family names with "
                          "expand_dataset_names.")
-    known = ", ".join(n for n in DATASETS if n != imagenet_c.FAMILY)
+    if name in DATASETS:
+        return DATASETS[name]
+    known = ", ".join(n for n in DATASETS if n not in imagenet_c.FAMILIES)
     raise ValueError(f"unknown test set {name!r}. Known: {known}, and "
-                     "imagenet-c.<corruption>.<severity> (see `robustness datasets`).")
+                     "<family>.<corruption>.<severity> for the families "
+                     f"{', '.join(imagenet_c.FAMILIES)} (see `robustness datasets`).")
 
 
 def resolve_root(spec: DatasetSpec, data_root: Path | None, root: Path | None, name: str) -> Path:
@@ -178,9 +202,10 @@ def open_test_set(name: str, data_root: Path | str | None, root: Path | str | No
         raise ValueError(f"{name}: unknown option(s) {unknown}; accepted: {list(spec.options)}")
     data_root = Path(data_root) if data_root is not None else None
     set_root = resolve_root(spec, data_root, Path(root) if root is not None else None, name)
-    unit = imagenet_c.parse_unit_name(name)
+    unit = imagenet_c.parse_family_unit(name)
     if unit is not None:
-        return imagenet_c.open_imagenet_c(set_root, *unit, **options)
+        family, corruption, severity = unit
+        return imagenet_c.open_imagenet_c(set_root, corruption, severity, family=family, **options)
     if name == "objectnet-clean" and options.get("objectnet_root") is None:
         options["objectnet_root"] = resolve_root(DATASETS["objectnet"], data_root, None, "objectnet")
     return _openers()[name](set_root, **options)
@@ -193,20 +218,23 @@ def expand_dataset_names(names: list[str], data_root: Path | str | None,
     ``imagenet-c`` becomes every ``imagenet-c.<corruption>.<severity>`` found on
     disk (benchmark corruptions in paper order, then held-out ones, then others
     A-Z; severities ascending); ``imagenet-c.<corruption>`` becomes its severities.
+    ``imagenet-c-bar`` and ``imagenet-shifts`` expand the same way from their folders.
     Other names are checked and kept. ``roots`` maps a name to an explicit folder.
     """
     roots = dict(roots or {})
     out: list[str] = []
     for name in names:
-        if name == imagenet_c.FAMILY or (name.startswith(imagenet_c.FAMILY + ".") and name.count(".") == 1):
+        family = _family_of(name)
+        if family is not None and name.count(".") <= 1:
             corruption = name.split(".", 1)[1] if "." in name else None
-            spec = DATASETS[imagenet_c.FAMILY]
-            c_root = resolve_root(spec, Path(data_root) if data_root is not None else None,
-                                  roots.get(name, roots.get(imagenet_c.FAMILY)), name)
-            units = imagenet_c.units_on_disk(c_root, corruption)
+            c_root = resolve_root(DATASETS[family], Path(data_root) if data_root is not None else None,
+                                  roots.get(name, roots.get(family)), name)
+            units = imagenet_c.units_on_disk(c_root, corruption, family)
             if not units:
+                if corruption is not None and not imagenet_c.belongs_to(corruption, family):
+                    imagenet_c.open_imagenet_c(c_root, corruption, 1, family=family)  # explains
                 raise missing_root_error(name, [c_root / (corruption or "<corruption>") / "<severity>"])
-            expanded = [imagenet_c.unit_name(c, s) for c, s in units]
+            expanded = [imagenet_c.unit_name(c, s, family) for c, s in units]
         else:
             _spec_for(name)
             expanded = [name]
@@ -222,5 +250,9 @@ def format_catalogue(data_root: Path | str | None = None) -> str:
         if data_root is not None:
             found = [p for p in spec.candidate_roots(Path(data_root)) if p.is_dir()]
             block += f"\n  found: {found[0]}" if found else "\n  found: no"
+            if found and spec.name in imagenet_c.FAMILIES:
+                for corruption, owner in imagenet_c.foreign_corruptions(found[0], spec.name).items():
+                    block += (f"\n  not read here: {corruption}/ is an {owner} corruption; "
+                              f"move it to <data-root>/{owner}")
         blocks.append(block)
     return "\n\n".join(blocks) + "\n"

@@ -115,6 +115,11 @@ def test_parse_arguments():
         parse_corruptions("gaussian_noise,not_a_corruption")
     name = cheap_corruptions(1)[0]
     assert parse_corruptions(name) == (name,)
+    cbar = parse_corruptions("c-bar")
+    assert len(cbar) == 10 and "sparkles" in cbar and "gaussian_noise" not in cbar
+    assert set(parse_corruptions("shifts")) == {"rain", "sun_flare", "shadow", "iso_noise",
+                                                 "color_shift", "downscale"}  # fmt: skip
+    assert len(parse_corruptions("all")) == 19
 
 
 # ------------------------------------------------------------------ layout and encoding

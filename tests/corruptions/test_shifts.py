@@ -104,7 +104,8 @@ def test_builder_and_imagenet_c_reader_accept_cbar_and_shifts(tmp_path, monkeypa
                         corruptions="color_shift,downscale", severities="2", format="png",
                         progress=False)  # fmt: skip
     for name in ("color_shift", "downscale"):
-        test_set = open_imagenet_c(tmp_path / "out", name, 2, allow_partial=True)
+        test_set = open_imagenet_c(tmp_path / "out", name, 2, family="imagenet-shifts", allow_partial=True)
+        assert test_set.info.name == f"imagenet-shifts.{name}.2"
         assert sorted(test_set.relpaths) == [f"{wnid}/img0.png", f"{wnid}/img1.png"]
         assert set(test_set.labels) == {0}
     # C-bar levels exist for the imagenet preset (resize 256, crop 224)
@@ -112,7 +113,8 @@ def test_builder_and_imagenet_c_reader_accept_cbar_and_shifts(tmp_path, monkeypa
                         corruptions="sparkles,checkerboard_cutout", severities="1", format="png",
                         progress=False)  # fmt: skip
     for name in ("sparkles", "checkerboard_cutout"):
-        test_set = open_imagenet_c(tmp_path / "out224", name, 1, allow_partial=True)
+        test_set = open_imagenet_c(tmp_path / "out224", name, 1, family="imagenet-c-bar", allow_partial=True)
+        assert test_set.info.name == f"imagenet-c-bar.{name}.1"
         assert len(test_set.relpaths) == 2
         with Image.open(tmp_path / "out224" / name / "1" / test_set.relpaths[0]) as written:
             assert written.size == (224, 224)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from dataset_trees import GOLDFISH, TENCH, class_tree
 
-from robustness.datasets import LayoutError, expand_dataset_names, open_test_set
-from robustness.datasets.imagenet_c import COMMON_CORRUPTIONS, parse_unit_name
+from robustness.datasets import LayoutError, expand_dataset_names, format_catalogue, open_test_set
+from robustness.datasets.imagenet_c import COMMON_CORRUPTIONS, parse_family_unit, parse_unit_name
 
 
 def c_tree(data_root):
@@ -62,3 +62,51 @@ def test_missing_unit_and_family_name_errors(tmp_path):
         open_test_set("imagenet-c", tmp_path)
     with pytest.raises(LayoutError, match="imagenet-c"):
         expand_dataset_names(["imagenet-c"], tmp_path / "elsewhere")
+
+
+# ------------------------------------------------------------------ other families, same layout
+
+
+def test_cbar_and_shift_sets_are_their_own_families(tmp_path):
+    """C-bar and shift folders are named by their benchmark and never join ImageNet-C's list
+    (whose mean and mCE would otherwise mix benchmarks)."""
+    c_tree(tmp_path)
+    for corruption in ("sparkles", "blue_noise_sample"):
+        class_tree(tmp_path / "imagenet-c-bar" / corruption / "3", {TENCH: ["a.JPEG"]})
+    class_tree(tmp_path / "imagenet-shifts" / "rain" / "2", {TENCH: ["a.JPEG"]})
+    # a C-bar folder put into the ImageNet-C folder by mistake
+    class_tree(tmp_path / "imagenet-c" / "sparkles" / "1", {TENCH: ["a.JPEG"]})
+
+    c_names = expand_dataset_names(["imagenet-c"], tmp_path)
+    assert not any("sparkles" in n for n in c_names) and "imagenet-c.zzz_custom.1" in c_names
+    assert expand_dataset_names(["imagenet-c-bar", "imagenet-shifts"], tmp_path) == [
+        "imagenet-c-bar.blue_noise_sample.3", "imagenet-c-bar.sparkles.3", "imagenet-shifts.rain.2"]
+    ds = open_test_set("imagenet-c-bar.sparkles.3", tmp_path, allow_partial=True)
+    assert ds.info.name == "imagenet-c-bar.sparkles.3" and ds.info.baseline == "imagenet"
+    assert ds.info.root == tmp_path / "imagenet-c-bar" / "sparkles" / "3"
+    assert parse_family_unit("imagenet-shifts.rain.2") == ("imagenet-shifts", "rain", 2)
+
+
+def test_a_corruption_named_under_the_wrong_family_says_where_it_belongs(tmp_path):
+    c_tree(tmp_path)
+    class_tree(tmp_path / "imagenet-c" / "sparkles" / "1", {TENCH: ["a.JPEG"]})
+    with pytest.raises(ValueError, match=r"imagenet-c-bar\.sparkles\.1.*<data-root>/imagenet-c-bar"):
+        open_test_set("imagenet-c.sparkles.1", tmp_path, allow_partial=True)
+    with pytest.raises(ValueError, match="imagenet-c-bar corruption"):
+        expand_dataset_names(["imagenet-c.sparkles"], tmp_path)
+    with pytest.raises(ValueError, match="fog is an imagenet-c corruption"):
+        open_test_set("imagenet-c-bar.fog.3", tmp_path, root=tmp_path / "imagenet-c")
+    catalogue = format_catalogue(tmp_path)
+    assert "not read here: sparkles/ is an imagenet-c-bar corruption" in catalogue
+
+
+def test_engine_roots_and_options_fall_back_to_the_family():
+    from robustness.engine import _options_for, set_root
+
+    roots = {"imagenet-c-bar": "/data/cbar", "imagenet-c": "/data/c"}
+    assert set_root("imagenet-c-bar.sparkles.3", roots) == "/data/cbar"
+    assert set_root("imagenet-c.fog.3", roots) == "/data/c"
+    assert set_root("imagenet-shifts.rain.1", roots) is None
+    options = {"imagenet-c-bar": {"allow_partial": True}}
+    assert _options_for("imagenet-c-bar.sparkles.3", options) == {"allow_partial": True}
+    assert _options_for("imagenet-c.fog.3", options) == {}
