@@ -129,6 +129,20 @@ def _glass_block(height: int, width: int, max_delta: int):
     return block_row, block_col, image_index, position
 
 
+def resolve_copy_chains(source, hop, pending, active) -> None:
+    """Pointer jumping, in place: while ``pending[k]``, position ``k`` copies the final value of
+    position ``hop[k]`` (earlier in draw order); once resolved, ``source[k]`` is the input
+    index it holds. ``active`` holds the pending positions. Works on numpy arrays and torch
+    tensors alike (1-D, same indexing); each round halves every chain's remaining length."""
+    while len(active):
+        target = hop[active]
+        still = pending[target]
+        source[active] = source[target]
+        hop[active] = hop[target]
+        pending[active] = still
+        active = active[still]
+
+
 def glass_shuffle_sources(height: int, width: int, max_delta: int, offsets: np.ndarray):
     """For one pass of the reference's sequential copy, the flat index (into the pass's input)
     each pixel ends up holding. ``offsets`` is ``(n_rows, n_cols, 2)`` of ``(dx, dy)`` in draw
@@ -153,16 +167,7 @@ def glass_shuffle_sources(height: int, width: int, max_delta: int, offsets: np.n
     scratch += dx
     hop = np.subtract(position, scratch, out=scratch)  # source's position in draw order
 
-    # Pointer jumping: while pending[k], position k copies the final value of position
-    # hop[k] (earlier in draw order); once resolved, source[k] is the input index it holds.
-    active = np.flatnonzero(pending)
-    while active.size:
-        target = hop[active]
-        still = pending[target]
-        source[active] = source[target]
-        hop[active] = hop[target]
-        pending[active] = still
-        active = active[still]
+    resolve_copy_chains(source, hop, pending, np.flatnonzero(pending))
 
     result = np.arange(height * width, dtype=np.int32)
     result[image_index] = source

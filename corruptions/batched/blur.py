@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..blur import disk_kernel, motion_blur_kernel, zoom_factors
+from ..blur import disk_kernel, motion_blur_kernel, resolve_copy_chains, zoom_factors
 from ..params import severity_params
 from ..params.blur import TABLES
 from .base import (
@@ -82,14 +82,7 @@ def glass_sources(height: int, width: int, max_delta: int, offsets: torch.Tensor
     hop = (torch.arange(k, device=device, dtype=i32) - (dy * n_cols + dx)).clamp(0, k - 1)
     hop = (hop + torch.arange(n, device=device, dtype=i32)[:, None] * k).reshape(-1)
     pending = pending.reshape(-1)
-    active = pending.nonzero().squeeze(1)
-    while active.numel():
-        target = hop[active]
-        still = pending[target]
-        source[active] = source[target]
-        hop[active] = hop[target]
-        pending[active] = still
-        active = active[still]
+    resolve_copy_chains(source, hop, pending, pending.nonzero().squeeze(1))
     result = torch.arange(height * width, device=device).repeat(n, 1)
     result[:, image_index.long()] = source.reshape(n, k).long()
     return result
