@@ -8,7 +8,9 @@ the corruption and the severity):
   index, relpath)``), applies the builder's geometry (preset ``imagenet``: short
   side to 256 with PIL bilinear, centre crop 224; other presets: unchanged) and
   the numpy corruption, and returns the same tuple with the corrupted PIL image.
-  It is picklable and works inside ``DataLoader`` workers.
+  It is picklable and works inside ``DataLoader`` workers. The harness evaluates
+  it as the sets ``imagenet-c-inmemory.<corruption>.<severity>``
+  (``robustness/datasets/memory.py``).
 * :class:`DeviceCorruptor` corrupts a batch of already preprocessed images on
   their device with the torch path (:func:`corruptions.batched.corrupt_batch`).
 

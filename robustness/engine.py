@@ -325,7 +325,11 @@ def set_root(name: str, roots: dict[str, str]) -> str | None:
     if name in roots:
         return roots[name]
     family = _family(name)
-    return roots.get(family) if family is not None else None
+    if family is None:
+        return None
+    if family == "imagenet-c-inmemory":  # rendered from val: val's folder serves
+        return roots.get(family, roots.get("imagenet"))
+    return roots.get(family)
 
 
 def _options_for(name: str, options: dict[str, dict[str, Any]]) -> dict[str, Any]:

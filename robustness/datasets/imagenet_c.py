@@ -58,7 +58,7 @@ CBAR_LAYOUT = C_LAYOUT.replace("gaussian_noise", "blue_noise_sample").replace("s
 SHIFTS_LAYOUT = C_LAYOUT.replace("gaussian_noise", "rain").replace("shot_noise", "sun_flare")
 LAYOUTS = {FAMILY: C_LAYOUT, CBAR_FAMILY: CBAR_LAYOUT, SHIFTS_FAMILY: SHIFTS_LAYOUT}
 
-_NAME = re.compile(r"(imagenet-c|imagenet-c-bar|imagenet-shifts)\.([A-Za-z0-9_]+)\.([1-9]\d*)")
+_NAME = re.compile(r"(imagenet-c|imagenet-c-bar|imagenet-shifts|imagenet-c-inmemory)\.([A-Za-z0-9_]+)\.([1-9]\d*)")
 _SEVERITY = re.compile(r"[1-9]\d*")
 
 

@@ -17,6 +17,7 @@ from . import imagenet_c
 from .base import LayoutError
 from .imagenet import VAL_LAYOUT, open_imagenet_val
 from .imagenetv2 import V2_LAYOUT, VARIANTS, archive_folder, open_imagenetv2
+from .memory import MEMORY_FAMILY, open_imagenet_c_inmemory
 from .objectnet import OBJECTNET_LAYOUT, open_objectnet, open_objectnet_clean
 from .real import open_imagenet_real
 from .renditions import (
@@ -97,6 +98,12 @@ _SPECS = [
                 "shadow, iso_noise, color_shift, downscale), named "
                 "imagenet-shifts.<corruption>.<severity> (`--corruptions shifts` when building); "
                 "'imagenet-shifts' expands to all pairs."),
+    DatasetSpec(MEMORY_FAMILY, layout=VAL_LAYOUT, num_classes=1000, baseline="imagenet",
+                description="ImageNet-C rendered in memory from ImageNet val (builder geometry and "
+                "seeds, numpy path, no JPEG encode: equal to `corruptions build --format png`, not to "
+                "the published JPEGs), named imagenet-c-inmemory.<corruption>.<severity>; "
+                "'imagenet-c-inmemory' expands to the 19 corruptions x 5 severities.",
+                options=(*VAL_OPTIONS, "seed", "preset"), **_VAL_DIRS),
     DatasetSpec("imagenet-r", default_dir="imagenet-r", layout=SUBSET_LAYOUT, num_classes=200,
                 baseline="imagenet-r-clean",
                 description="ImageNet-R renditions (30,000 images, 200 classes); arg-max over the "
@@ -132,7 +139,7 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in _SPECS}
 
 def _family_of(name: str) -> str | None:
     """The corruption family ``name`` names or starts with (``imagenet-c``, ``imagenet-c.fog``)."""
-    for family in imagenet_c.FAMILIES:
+    for family in (*imagenet_c.FAMILIES, MEMORY_FAMILY):
         if name == family or name.startswith(family + "."):
             return family
     return None
@@ -149,10 +156,11 @@ def _spec_for(name: str) -> DatasetSpec:
                          "expand_dataset_names.")
     if name in DATASETS:
         return DATASETS[name]
-    known = ", ".join(n for n in DATASETS if n not in imagenet_c.FAMILIES)
+    families = (*imagenet_c.FAMILIES, MEMORY_FAMILY)
+    known = ", ".join(n for n in DATASETS if n not in families)
     raise ValueError(f"unknown test set {name!r}. Known: {known}, and "
                      "<family>.<corruption>.<severity> for the families "
-                     f"{', '.join(imagenet_c.FAMILIES)} (see `robustness datasets`).")
+                     f"{', '.join(families)} (see `robustness datasets`).")
 
 
 def resolve_root(spec: DatasetSpec, data_root: Path | None, root: Path | None, name: str) -> Path:
@@ -205,6 +213,8 @@ def open_test_set(name: str, data_root: Path | str | None, root: Path | str | No
     unit = imagenet_c.parse_family_unit(name)
     if unit is not None:
         family, corruption, severity = unit
+        if family == MEMORY_FAMILY:
+            return open_imagenet_c_inmemory(set_root, corruption, severity, **options)
         return imagenet_c.open_imagenet_c(set_root, corruption, severity, family=family, **options)
     if name == "objectnet-clean" and options.get("objectnet_root") is None:
         options["objectnet_root"] = resolve_root(DATASETS["objectnet"], data_root, None, "objectnet")
@@ -225,7 +235,14 @@ def expand_dataset_names(names: list[str], data_root: Path | str | None,
     out: list[str] = []
     for name in names:
         family = _family_of(name)
-        if family is not None and name.count(".") <= 1:
+        if family == MEMORY_FAMILY and name.count(".") <= 1:  # rendered, nothing to list on disk
+            from corruptions import ALL
+
+            corruption = name.split(".", 1)[1] if "." in name else None
+            chosen = [corruption] if corruption else [c for c in imagenet_c.COMMON_CORRUPTIONS
+                                                      + imagenet_c.HELD_OUT_CORRUPTIONS if c in ALL]
+            expanded = [imagenet_c.unit_name(c, s, family) for c in chosen for s in range(1, 6)]
+        elif family is not None and name.count(".") <= 1:
             corruption = name.split(".", 1)[1] if "." in name else None
             c_root = resolve_root(DATASETS[family], Path(data_root) if data_root is not None else None,
                                   roots.get(name, roots.get(family)), name)

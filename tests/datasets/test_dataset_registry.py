@@ -10,7 +10,7 @@ from robustness.datasets import DATASETS, LayoutError, format_catalogue, open_te
 
 def test_catalogue_covers_every_set_and_baselines_exist():
     expected = {"imagenet", "imagenet-real", "imagenetv2-matched-frequency", "imagenetv2-threshold0.7",
-                "imagenetv2-top-images", "imagenet-c", "imagenet-c-bar", "imagenet-shifts", "imagenet-r", "imagenet-a", "imagenet-r-clean",
+                "imagenetv2-top-images", "imagenet-c", "imagenet-c-bar", "imagenet-shifts", "imagenet-c-inmemory", "imagenet-r", "imagenet-a", "imagenet-r-clean",
                 "imagenet-a-clean", "imagenet-sketch", "objectnet", "objectnet-clean"}
     assert set(DATASETS) == expected
     for spec in DATASETS.values():
