@@ -110,6 +110,8 @@ def transform_batch(
     """The torch transform fed the numpy path's sampled parameters (one dict per image)."""
     check_severity(severity)
     levels = _as_levels(images)
+    if levels.shape[0] == 0:
+        return images.clone()
     if name not in _TABLE:
         return _restore_dtype(_numpy_route(levels, name, severity, preset, params_list=params_list), images)
     chunk = _cpu_chunks(levels)
@@ -137,6 +139,8 @@ def corrupt_batch(
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     levels = _as_levels(images)
     seeds = _check_seeds(seeds, levels.shape[0])
+    if levels.shape[0] == 0:
+        return images.clone()
     if name not in _TABLE or (levels.device.type == "cpu" and name in NUMPY_ON_CPU):
         return _restore_dtype(_numpy_route(levels, name, severity, preset, seeds=seeds), images)
     chunk = _cpu_chunks(levels)

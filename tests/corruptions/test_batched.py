@@ -99,6 +99,14 @@ def test_every_corruption_runs_through_corrupt_batch():
         assert out.shape == image.shape and out.dtype == torch.uint8
 
 
+def test_an_empty_batch_comes_back_empty():
+    empty = torch.zeros((0, 3, 16, 16), dtype=torch.uint8)
+    for name in ("glass_blur", "spatter", "jpeg_compression"):
+        out = corrupt_batch(empty, name, 3, [])
+        assert out.shape == empty.shape and out.dtype == torch.uint8
+        assert transform_batch(empty, name, 3, []).shape == empty.shape
+
+
 def test_float_input_gives_float_levels(two_photos):
     images = nchw(two_photos)
     as_float = images.float() / 255.0
