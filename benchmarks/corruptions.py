@@ -152,6 +152,7 @@ def main(argv=None) -> int:
                         help="torch CPU threads (default 1: like the single-threaded numpy code)")  # fmt: skip
     parser.add_argument("--no-original", action="store_true", help="skip the original code")
     parser.add_argument("--no-torch-cpu", action="store_true")
+    parser.add_argument("--no-numpy", action="store_true", help="skip our numpy path (e.g. a GPU-only run)")
     parser.add_argument("--out", default=str(REPO / "results" / "benchmarks" / "corruptions.csv"))
     args = parser.parse_args(argv)
 
@@ -182,7 +183,7 @@ def main(argv=None) -> int:
             floor = args.min_seconds
             t_orig = (time_original(original, images, name, sev, args.repeats, floor)
                       if original is not None else None)  # fmt: skip
-            t_np = time_numpy(images, name, sev, args.repeats, floor)
+            t_np = None if args.no_numpy else time_numpy(images, name, sev, args.repeats, floor)
             t_cpu = (None if args.no_torch_cpu
                      else time_torch(images, name, sev, args.batch, "cpu", args.repeats, floor))  # fmt: skip
             t_cuda = time_torch(images, name, sev, args.batch, "cuda", max(3, args.repeats), floor) if cuda else None
@@ -207,7 +208,8 @@ def main(argv=None) -> int:
           f"{fmt(ratio(totals['original_ms'], totals['numpy_ms']), 1, 7)} "
           f"{fmt(ratio(totals['original_ms'], totals['torch_cpu_ms']), 1, 7)} "
           f"{fmt(ratio(totals['original_ms'], totals['torch_cuda_ms']), 1, 7)}")  # fmt: skip
-    slower = [(r["corruption"], r["severity"]) for r in rows if (r["numpy_speedup"] or 2) < 1]
+    slower = [(r["corruption"], r["severity"]) for r in rows
+              if r["numpy_speedup"] is not None and r["numpy_speedup"] < 1]
     print(f"numpy path slower than the original for: {slower or 'none'}")
     load_after = os.getloadavg()
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
