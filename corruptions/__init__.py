@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import ALL, COMMON, HELD_OUT, PRESETS, SEVERITIES, Corruption, image_rng, image_seed
-from .registry import get_corruption, registry
+from .registry import UnknownCorruptionError, get_corruption, registry
 
 
 def corrupt(
@@ -23,9 +23,15 @@ def corrupt(
 ) -> np.ndarray:
     """Corrupt one uint8 HxWx3 image (0-255) and return uint8 HxWx3.
 
-    ``rng`` is a legacy ``np.random.RandomState``; ``None`` draws from numpy's
-    global stream, as the reference code does. ``preset`` selects the parameter
-    table: ``imagenet`` (224 px), ``tiny-imagenet`` (64 px) or ``cifar`` (32 px).
+    ``image`` may also be uint8 HxWx4 (alpha dropped), HxW (grayscale), or a PIL
+    image in mode RGB, RGBA or L. ``severity`` is an integer 1-5 (not a bool or
+    float). ``rng`` is a legacy ``np.random.RandomState``; ``None`` draws from
+    numpy's global stream, as the reference code does (a ``np.random.Generator``
+    is refused: its numbers differ). ``preset`` selects the parameter table:
+    ``imagenet`` (224 px), ``tiny-imagenet`` (64 px) or ``cifar`` (32 px).
+    A wrong argument raises :class:`corruptions.errors.UserInputError` (a
+    ``ValueError``; unknown names raise :class:`UnknownCorruptionError`, also a
+    ``KeyError``) saying what was expected.
     """
     return get_corruption(name)(image, severity, rng=rng, preset=preset)
 
@@ -61,6 +67,7 @@ __all__ = [
     "PRESETS",
     "SEVERITIES",
     "Corruption",
+    "UnknownCorruptionError",
     "corrupt",
     "get_corruption",
     "image_rng",

@@ -27,9 +27,11 @@ ImageNet-C uses and the harness's ImageNet-C reader expects.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import multiprocessing
+import numbers
 import os
 import platform
 import time
@@ -40,9 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from .base import ALL, COMMON, HELD_OUT, PRESETS, check_severity, image_rng
+from .errors import UserInputError, failure_reason
 from .registry import get_corruption, registry
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".webp", ".tif", ".tiff")
@@ -56,20 +59,35 @@ IN_PROGRESS = "manifest.inprogress.json"
 BINDING_KEYS = ("seed", "preset", "format")
 
 
-class BuildConfigError(ValueError):
+class BuildConfigError(UserInputError):
     """The build's arguments or the output folder's state do not allow the run."""
 
 
-class SourceImageError(RuntimeError):
-    """A source image cannot be read."""
+SOURCE_IMAGE_HINT = (
+    "Replace or delete the file, or rerun with --skip-bad-images (Python: skip_bad_images=True) "
+    "to skip it; skipped files are listed in the manifest."
+)
+# OS errors of writing OUT that the user fixes (permissions, space, a file in the way).
+_OUTPUT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT,
+                            errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENAMETOOLONG})  # fmt: skip
 
-    def __init__(self, path: Path, cause: BaseException):
-        super().__init__(
-            f"cannot read source image {path}: {cause}. Replace or delete the file, or rerun "
-            "with --skip-bad-images (Python: skip_bad_images=True) to skip it; skipped files "
-            "are listed in the manifest."
-        )
+
+class SourceImageError(RuntimeError, UserInputError):
+    """A source image cannot be read.
+
+    ``cause`` is the exception or its message; the text of another
+    ``SourceImageError`` (as a worker process reports it) is not wrapped twice.
+    """
+
+    def __init__(self, path: Path, cause: BaseException | str):
         self.path = Path(path)
+        if isinstance(cause, UnidentifiedImageError):  # its text repeats the path
+            cause = "not an image file PIL can identify"
+        self.reason = failure_reason(cause, f"cannot read source image {self.path}: ", SOURCE_IMAGE_HINT)
+        super().__init__(f"cannot read source image {self.path}: {self.reason}. {SOURCE_IMAGE_HINT}")
+
+    def __reduce__(self):  # picklable across worker processes (args hold only the message)
+        return (type(self), (self.path, self.reason))
 
 
 @dataclass(frozen=True)
@@ -157,15 +175,14 @@ def parse_severities(spec: str | Iterable[int]) -> tuple[int, ...]:
                 f"cannot parse severities {spec!r}; write a range like 1-5 or a list like 1,3"
             ) from None
     else:
-        values = [int(v) for v in spec]
+        values = list(spec)
     if not values:
         raise BuildConfigError(f"no severities in {spec!r}; write 1-5 or 1,3")
-    for v in values:
-        try:
-            check_severity(v)
-        except ValueError as exc:
-            raise BuildConfigError(str(exc)) from None
-    return tuple(sorted(set(values)))
+    try:
+        checked = [check_severity(v) for v in values]  # refuses 2.5 and True, no truncation
+    except ValueError as exc:
+        raise BuildConfigError(f"{exc} (CLI: --severities 1-5 or a list like 1,3)") from None
+    return tuple(sorted(set(checked)))
 
 
 def parse_shard(spec: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -191,9 +208,17 @@ def list_source_images(src: Path, classes: Sequence[str] | None = None) -> list[
     layout). Raises :class:`BuildConfigError` naming ``src`` when nothing fits.
     """
     src = Path(src)
+    layout = "SRC must be an ImageNet-style folder SRC/<wnid>/<image>"
+    if src.is_file():
+        raise BuildConfigError(f"source folder {src} is a file, not a folder; {layout}")
     if not src.is_dir():
-        raise BuildConfigError(f"source folder {src} does not exist or is not a folder")
-    class_dirs = sorted(p for p in src.iterdir() if p.is_dir())
+        raise BuildConfigError(f"source folder {src} does not exist; {layout}")
+    try:
+        class_dirs = sorted(p for p in src.iterdir() if p.is_dir())
+    except OSError as exc:
+        raise BuildConfigError(
+            f"cannot list source folder {src}: {exc.strerror or exc}; check its permissions"
+        ) from exc
     if classes is not None:
         wanted = set(classes)
         missing = wanted - {p.name for p in class_dirs}
@@ -271,11 +296,15 @@ def output_path(out: Path, relpath: str, name: str, severity: int, fmt: str) -> 
 
 
 def write_atomic(image: np.ndarray, path: Path, fmt: str) -> None:
-    """Save uint8 HxWx3 to ``path`` via a temporary file in the same folder + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Save uint8 HxWx3 to ``path`` via a temporary file in the same folder + rename.
+
+    Permission, disk-space and in-the-way-file errors raise :class:`BuildConfigError`
+    naming ``path``; nothing half-written stays behind.
+    """
     tmp = path.with_name(f"{path.name}{TMP_MARKER}{os.getpid()}")
     pil = Image.fromarray(np.asarray(image, dtype=np.uint8))
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             if fmt == "jpeg":
                 pil.save(f, format="JPEG", **JPEG_SETTINGS)
@@ -284,9 +313,59 @@ def write_atomic(image: np.ndarray, path: Path, fmt: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        raise BuildConfigError(
+            f"cannot write {path}: {exc.strerror or exc}; free space or fix the permissions of "
+            "the output folder, then rerun the same command to resume"
+        ) from exc
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def check_output_folder(out: Path) -> None:
+    """Refuse an OUT that cannot become a folder (an existing file, or a file on its path).
+
+    Writes nothing; :func:`prepare_output_folder` creates it and checks it is writable.
+    """
+    out = Path(out)
+    try:
+        if out.exists() and not out.is_dir():
+            raise BuildConfigError(
+                f"output folder {out} is an existing file, not a folder; pass a folder path "
+                "(it is created if missing)"
+            )
+        for parent in out.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise BuildConfigError(
+                        f"cannot create output folder {out}: {parent} is a file, not a folder; "
+                        "pass a path inside a folder"
+                    )
+                break
+    except OSError as exc:  # e.g. a name too long, a permission-denied parent
+        raise BuildConfigError(
+            f"cannot write to output folder {out}: {exc.strerror or exc}; choose a folder you "
+            "can write to"
+        ) from exc
+
+
+def prepare_output_folder(out: Path) -> None:
+    """Create ``out`` (with parents) and check a file can be written in it."""
+    out = Path(out)
+    probe = out / f".write-check{TMP_MARKER}{os.getpid()}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as f:
+            f.write(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise BuildConfigError(
+            f"cannot write to output folder {out}: {exc.strerror or exc}; choose a folder you "
+            "can write to (or fix its permissions)"
+        ) from exc
 
 
 def remove_stale_temporaries(out: Path) -> int:
@@ -454,6 +533,9 @@ def build_corrupted_set(
         raise BuildConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if format not in FORMATS:
         raise BuildConfigError(f"unknown format {format!r}; choose jpeg or png")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise BuildConfigError(f"seed must be an integer (run seed), got {seed!r}; floats are not "
+                               "truncated, pass e.g. seed=0")  # fmt: skip
     config = BuildConfig(
         src=Path(src),
         out=Path(out),
@@ -466,9 +548,10 @@ def build_corrupted_set(
         shard=parse_shard(shard),
         skip_bad_images=skip_bad_images,
     )
+    check_output_folder(config.out)
     relpaths = select_shard(list_source_images(config.src, config.classes), config.shard)
-    config.out.mkdir(parents=True, exist_ok=True)
-    check_resume(config.out, config, force)
+    check_resume(config.out, config, force)  # reads only: a refused run leaves OUT as it was
+    prepare_output_folder(config.out)
     in_progress = config.out / (
         IN_PROGRESS if config.shard is None else f"{IN_PROGRESS[:-5]}-shard-{config.shard[0]}.json"
     )
@@ -487,7 +570,7 @@ def build_corrupted_set(
             bar.update(1)
             if res.error is not None:
                 if not config.skip_bad_images:
-                    raise SourceImageError(Path(config.src) / res.relpath, RuntimeError(res.error))
+                    raise SourceImageError(Path(config.src) / res.relpath, res.error)
                 bad_files.append({"file": res.relpath, "error": res.error})
                 continue
             for name, sev in res.written + res.existing:

@@ -7,12 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from .base import HELD_OUT, PRESETS
+from .errors import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m corruptions", description="ImageNet-C corruptions, faithful and fast."
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a user error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser(
@@ -58,7 +60,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; a user's mistake ends in one stderr line and exit code 2."""
     args = _parser().parse_args(argv)
+    return run_command(lambda: _run(args), prog="python -m corruptions", debug=args.debug)
+
+
+def _run(args: argparse.Namespace) -> int:
     if hasattr(args, "func"):  # recollect, replication-report
         return int(args.func(args) or 0)
     if args.command == "list":
@@ -69,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name:20s} {c.family}{mark}")
         return 0
 
-    from .builder import BuildConfigError, SourceImageError, build_corrupted_set
+    from .builder import build_corrupted_set
 
     if args.executor not in (None, "local") or args.config:
         from robustness.config import ConfigError
@@ -99,25 +106,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             print(report.describe() if not args.no_wait else f"logs: {report.log_dir}")
             return 0 if args.no_wait or report.ok else 1
-    try:
-        report = build_corrupted_set(
-            args.src,
-            args.out,
-            preset=args.preset,
-            corruptions=args.corruptions,
-            severities=args.severities,
-            seed=args.seed,
-            format=args.format,
-            workers=args.workers,
-            classes=args.classes.split(",") if args.classes else None,
-            shard=args.shard,
-            skip_bad_images=args.skip_bad_images,
-            force=args.force,
-            progress=not args.no_progress,
-        )
-    except (BuildConfigError, SourceImageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # BuildConfigError and SourceImageError are UserInputErrors: run_command prints them
+    # as one "python -m corruptions: error: ..." line and exits with code 2.
+    report = build_corrupted_set(
+        args.src,
+        args.out,
+        preset=args.preset,
+        corruptions=args.corruptions,
+        severities=args.severities,
+        seed=args.seed,
+        format=args.format,
+        workers=args.workers,
+        classes=args.classes.split(",") if args.classes else None,
+        shard=args.shard,
+        skip_bad_images=args.skip_bad_images,
+        force=args.force,
+        progress=not args.no_progress,
+    )
     print(
         f"{report.n_images} images: {report.n_written} files written, "
         f"{report.n_existing} already present, {len(report.bad_files)} bad images skipped; "

@@ -6,9 +6,11 @@ this module gathers them. Add a family by adding its module here.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 
 from .base import Corruption
+from .errors import UserInputError
 
 FAMILY_MODULES = ("noise", "blur", "weather", "digital", "cbar", "shifts")
 
@@ -37,8 +39,28 @@ def registry() -> dict[str, Corruption]:
     return _TABLE
 
 
+class UnknownCorruptionError(UserInputError, KeyError):
+    """No corruption of that name is registered (a ``KeyError`` too, for old callers)."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
 def get_corruption(name: str) -> Corruption:
+    """The registered corruption ``name``; unknown names list close matches and all names."""
     table = registry()
-    if name not in table:
-        raise KeyError(f"unknown corruption {name!r}; known: {', '.join(sorted(table))}")
+    if not isinstance(name, str) or name not in table:
+        close = similar_names(name, table) if isinstance(name, str) else []
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UnknownCorruptionError(
+            f"unknown corruption {name!r}; {hint}known: {', '.join(sorted(table))} "
+            "(`python -m corruptions list` prints them)"
+        )
     return table[name]
+
+
+def similar_names(name: str, known, n: int = 3) -> list[str]:
+    """Up to ``n`` of ``known`` that ``name`` may have meant: names it starts, then near spellings."""
+    prefixed = sorted(k for k in known if name and k.startswith(name))
+    close = difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
+    return (prefixed + [c for c in close if c not in prefixed])[:n]

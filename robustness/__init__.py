@@ -42,6 +42,8 @@ _EXPORTS = {
     "family_summary": "robustness.report.tables",
     "timm_diffs": "robustness.report.tables",
     "write_tables": "robustness.report.tables",
+    # errors
+    "UserInputError": "robustness.errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from corruptions.errors import UserInputError
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -18,7 +19,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for v in values or []:
         if "=" not in v:
-            raise SystemExit(f"error: {what} must look like NAME=PATH, got {v!r}")
+            raise UserInputError(f"{what} must look like NAME=PATH, got {v!r}")
         k, p = v.split("=", 1)
         out[k.strip()] = p.strip()
     return out
@@ -29,7 +30,7 @@ def _dataset_options(values: list[str] | None) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for v in values or []:
         if ":" not in v or "=" not in v.split(":", 1)[1]:
-            raise SystemExit(f"error: --dataset-option must look like NAME:key=value, got {v!r}")
+            raise UserInputError(f"--dataset-option must look like NAME:key=value, got {v!r}")
         name, kv = v.split(":", 1)
         key, raw = kv.split("=", 1)
         value: object = raw
@@ -45,7 +46,7 @@ def _weights(values: list[str] | None, models: list[str]) -> dict[str, str]:
     """``--weights MODEL=PATH`` (repeatable), or a bare ``--weights PATH`` with one model."""
     if values and len(values) == 1 and "=" not in values[0]:
         if len(models) != 1:
-            raise SystemExit("error: a bare --weights PATH needs exactly one model; use MODEL=PATH")
+            raise UserInputError("a bare --weights PATH needs exactly one model; use --weights MODEL=PATH")
         return {models[0]: values[0]}
     return _pairs(values, "--weights")
 
@@ -54,7 +55,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .config import ConfigError
     from .datasets import expand_dataset_names
     from .engine import EvalConfig
-    from .executors import SubmissionError, submit_evaluation
+    from .executors import submit_evaluation
     from .executors.cli_args import options_from_args
     from .report.tables import write_tables
     from .store import Store
@@ -62,11 +63,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     try:
         executor_options = options_from_args(args)
-    except (ConfigError, ValueError) as exc:
-        raise SystemExit(f"error: {exc}") from None
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise UserInputError(str(exc)) from exc
     names = _split(args.models) + [f"family:{f}" for f in _split(args.family)]
     if not names:
-        raise SystemExit("error: name models with --models or a family with --family (see `robustness models`)")
+        raise UserInputError("name models with --models or a family with --family (see `robustness models`)")
     models = resolve_model_names(names)
     weights = _weights(args.weights, models)
     roots = _pairs(args.root, "--root")
@@ -81,21 +84,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         progress=not args.no_progress,
     )
-    print(f"{len(models)} model(s) x {len(sets)} test set(s) -> {args.out}", file=sys.stderr)
     options = _dataset_options(args.dataset_option)
     if args.allow_partial:
         for name in sets:
             options.setdefault(name, {})["allow_partial"] = True
-    try:
-        report = submit_evaluation(models, sets, args.out, data_root=args.data_root, roots=roots,
-                                   config=config, weights=weights, options=executor_options,
-                                   dataset_options=options, wait=not args.no_wait,
-                                   only_failed=args.only_failed, recheck=args.recheck)
-    except SubmissionError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    report = submit_evaluation(models, sets, args.out, data_root=args.data_root, roots=roots,
+                               config=config, weights=weights, options=executor_options,
+                               dataset_options=options, wait=not args.no_wait,
+                               only_failed=args.only_failed, recheck=args.recheck)
     if args.no_wait:
         return 0
     written = write_tables(Store(args.out), args.out)
+    table = report.accuracy_table()
+    if table:
+        print(table)
     print(report.describe())
     if written:
         print(f"tables: {len(written)} CSV file(s) in {args.out}")
@@ -128,9 +130,12 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .datasets import open_test_set
     from .executors import sweep_status
+    from .executors.state import StaleCheck, recorded_set_opener
 
-    print(f"{args.out}: " + sweep_status(args.out).describe())
+    stale = None if args.no_stale_check else StaleCheck(open_set=recorded_set_opener(open_test_set))
+    print(f"{args.out}: " + sweep_status(args.out, stale).describe())
     return 0
 
 
@@ -143,7 +148,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_types import NON_NEGATIVE_INT, POSITIVE_INT
+
     p = argparse.ArgumentParser(prog="robustness", description=__doc__)
+    p.add_argument("--debug", action="store_true", help="show the traceback of a user error")
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("eval", help="evaluate models on test sets into the per-image store")
@@ -161,13 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accept incomplete copies of test sets (a subset of the classes or files)")
     e.add_argument("--out", type=Path, default=Path("results"))
     e.add_argument("--device", default="auto")
-    e.add_argument("--batch-size", type=int, default=64)
-    e.add_argument("--workers", type=int, default=4, help="DataLoader worker processes")
+    e.add_argument("--batch-size", type=POSITIVE_INT, default=64)
+    e.add_argument("--workers", type=NON_NEGATIVE_INT, default=4, help="DataLoader worker processes")
     e.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
     e.add_argument("--save-logits", action="store_true", help="also store float16 logits")
     e.add_argument("--skip-bad-images", action="store_true",
                    help="skip unreadable images (counted in the unit metadata) instead of failing the unit")
-    e.add_argument("--checkpoint-every", type=int, default=2048, help="images between resume checkpoints")
+    e.add_argument("--checkpoint-every", type=POSITIVE_INT, default=2048, help="images between resume checkpoints")
     e.add_argument("--no-progress", action="store_true")
     from .executors.cli_args import add_executor_arguments
 
@@ -205,21 +213,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("status", help="finished, partly done and failed units in a results folder")
     s.add_argument("--out", type=Path, default=Path("results"))
+    s.add_argument("--no-stale-check", action="store_true",
+                   help="do not re-list test sets and weights files to find stale units (faster)")
     s.set_defaults(func=cmd_status)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand. A user's mistake: one line on stderr, exit code 2 (see robustness.errors)."""
+    from .errors import run_command
+
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted: finished units and checkpoints are kept; rerun the same command to resume",
-              file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into `head` and closed early
-        sys.stderr.close()
-        return 0
+    return run_command(lambda: args.func(args), prog="robustness", debug=args.debug,
+                       interrupted="interrupted: finished units and checkpoints are kept; rerun "
+                       "the same command to resume")
 
 
 if __name__ == "__main__":

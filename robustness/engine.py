@@ -28,10 +28,14 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.functional import pil_to_tensor
 from tqdm.auto import tqdm
 
+from corruptions.errors import UserInputError
+
 from . import __version__
-from .datasets.base import BadImageError, score_logits
+from .datasets.base import BadImageError, LayoutError, score_logits
+from .datasets.fingerprint import ImageListFingerprint, test_set_fingerprint
 from .datasets.imagenet_c import parse_family_unit
 from .store import Store, UnitDir, atomic_write_json, concat_records, load_records, unit_key
+from .zoo.resolve import match_weights
 
 
 @dataclass
@@ -46,6 +50,7 @@ class EvalConfig:
     skip_bad_images: bool = False  # skip unreadable images (counted in the metadata) instead of failing
     checkpoint_every: int = 2048  # images between resume checkpoints (rounded up to whole batches)
     progress: bool = True
+    fingerprint: str = "stat"  # how a test set's image list is identified: stat | content
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
@@ -65,11 +70,13 @@ class UnitResult:
     model: str
     test_set: str
     key: str
-    status: str  # done | cached | failed
+    status: str  # done | cached | locked | failed
     n: int = 0
     top1: float | None = None  # percent
     error: str | None = None
     path: str | None = None
+    partial: str | None = None  # why the set was incomplete, None when complete
+    n_skipped: int = 0  # unreadable images skipped (--skip-bad-images)
 
 
 @dataclass
@@ -122,20 +129,47 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def unit_spec(model: Any, test_set: Any, precision: str, save_logits: bool) -> dict[str, Any]:
-    """Everything that changes a unit's stored output; hashed into its key."""
+def unit_spec(model: Any, test_set: Any, precision: str, save_logits: bool,
+              fingerprint: ImageListFingerprint | None = None) -> dict[str, Any]:
+    """Everything that changes a unit's stored output; hashed into its key.
+
+    The model's name, source and the SHA-256 of the weights actually loaded, its
+    preprocessing, the precision, the scoring, and the fingerprint of the test
+    set's image list (paths, labels, sizes and modification times; see
+    :mod:`robustness.datasets.fingerprint`). The set's folder is not part of it:
+    the same images elsewhere are the same unit.
+    """
     info = model.info
+    described = test_set.info.describe()
+    described.pop("root", None)
+    fingerprint = fingerprint or test_set_fingerprint(test_set)
     return {
         "model": {
             "name": info.name,
+            "source": getattr(info, "source", None),
             "weights_sha256": info.weights_sha256,
             "num_classes": info.num_classes,
         },
         "transform": model.transform_spec(),
-        "test_set": test_set.info.describe(),
+        "test_set": {**described, "images": fingerprint.describe()},
         "precision": precision,
         "save_logits": bool(save_logits),
     }
+
+
+def unit_provenance(model: Any, test_set: Any, open_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Where a unit's inputs came from (not hashed): the weights file and the set's folder.
+
+    ``status`` and the cluster launcher use it to tell a stale unit without loading a model.
+    """
+    weights = str(model.info.weights)
+    out: dict[str, Any] = {"weights": weights, "test_set_root": str(Path(test_set.info.root).resolve()),
+                           "open_options": dict(open_options or {})}
+    path = Path(weights)
+    if path.is_absolute() and path.is_file():
+        st = path.stat()
+        out["weights_file"] = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return out
 
 
 class _Preprocessed(Dataset):
@@ -169,8 +203,12 @@ def _autocast(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def _load_parts(unit: UnitDir) -> tuple[list[dict[str, np.ndarray]], int]:
-    """Checkpointed parts of an unfinished unit and how many positions they cover."""
+def _load_parts(unit: UnitDir, test_set: Any) -> tuple[list[dict[str, np.ndarray]], int]:
+    """Checkpointed parts of an unfinished unit and how many positions they cover.
+
+    Parts are kept only while they describe the set's current image list, position by
+    position (relative path and label); otherwise they are dropped and the unit starts over.
+    """
     parts, covered = [], 0
     for path in unit.part_files():
         start = int(path.stem.split("-")[1])
@@ -182,28 +220,105 @@ def _load_parts(unit: UnitDir) -> tuple[list[dict[str, np.ndarray]], int]:
             break
         parts.append(part)
         covered += len(part["index"])
+    if not parts:
+        return [], 0
+    done = concat_records(parts)
+    expected_paths = np.asarray(test_set.relpaths[:covered], dtype=str)
+    expected_labels = np.asarray(test_set.labels[:covered], dtype=np.int64)
+    if (covered > len(test_set) or not np.array_equal(done["relpath"].astype(str), expected_paths)
+            or not np.array_equal(done["label"], expected_labels)):
+        unit.clear_parts()
+        return [], 0
     return parts, covered
 
 
-def evaluate_unit(model: Any, test_set: Any, store: Store, config: EvalConfig) -> UnitResult:
-    """Evaluate one model on one test set into ``store``; resume if partly done."""
+def _batches(loader: DataLoader, network: torch.nn.Module, device: torch.device, precision: str,
+             scoring: Any, save_logits: bool, skip_bad: bool, root: Path,
+             skipped: list[dict[str, str]]):
+    """Score the loader's batches: yields one record dict per batch (``_valid`` marks decoded images)."""
+    channels_last = device.type == "cuda"
+    for x, labels, indices, relpaths, errors in loader:
+        bad = [i for i, e in enumerate(errors) if e]
+        if bad and not skip_bad:
+            raise BadImageError(root / relpaths[bad[0]], errors[bad[0]])
+        for i in bad:
+            skipped.append({"relpath": relpaths[i], "error": errors[i]})
+        x = x.to(device, non_blocking=True)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, precision):
+            logits = network(x.float().div_(255.0))
+        logits = logits.float()
+        scored = score_logits(logits, labels, scoring)
+        rec = {
+            "index": indices.numpy().astype(np.int64),
+            "relpath": np.array(relpaths, dtype=str),
+            "label": labels.numpy().astype(np.int64),
+            "top5": scored.top5.astype(np.int16),
+            "correct1": scored.correct1,
+            "correct5": scored.correct5,
+            "correct1_all": scored.correct1_all,
+            "correct5_all": scored.correct5_all,
+        }
+        if save_logits:
+            rec["logits"] = logits.cpu().numpy().astype(np.float16)
+        rec["_valid"] = np.array([not e for e in errors], dtype=bool)
+        yield rec
+
+
+def evaluate_unit(model: Any, test_set: Any, store: Store, config: EvalConfig, *,
+                  fingerprint: ImageListFingerprint | None = None,
+                  open_options: dict[str, Any] | None = None,
+                  partial: str | None = None) -> UnitResult:
+    """Evaluate one model on one test set into ``store``; resume if partly done.
+
+    The unit's key is :func:`unit_spec`'s hash. A finished unit of the same key is
+    returned as ``cached``; one being computed by another process (its lock is held)
+    as ``locked``. ``partial``: why the set is incomplete (recorded in the unit's
+    metadata and shown in tables), None for a complete set.
+    """
     device = config.resolved_device()
     precision = config.resolved_precision(device)
-    spec = unit_spec(model, test_set, precision, config.save_logits)
+    fingerprint = fingerprint or test_set_fingerprint(test_set, config.fingerprint)
+    spec = unit_spec(model, test_set, precision, config.save_logits, fingerprint)
     key = unit_key(spec)
     name, set_name = model.info.name, test_set.info.name
     unit = store.unit(name, set_name, key)
     if unit.finished():
-        meta = unit.read_meta()
-        return UnitResult(name, set_name, key, "cached", meta["n"], meta["top1"], path=str(unit.root))
+        return _cached(unit, name, set_name, key)
+    holder = unit.try_lock()
+    if holder is not None:
+        return UnitResult(name, set_name, key, "locked", path=str(unit.root),
+                          error=f"being computed by another run (host {holder.get('host')}, "
+                          f"pid {holder.get('pid')}, since {holder.get('started')})")
+    try:
+        if unit.finished():  # finished by another run between the check and the lock
+            return _cached(unit, name, set_name, key)
+        atomic_write_json(unit.spec, {"key": key, **spec,
+                                      "provenance": unit_provenance(model, test_set, open_options)})
+        return _compute_unit(model, test_set, unit, key, config, device, precision, partial)
+    finally:
+        unit.release_lock()
 
+
+def _cached(unit: UnitDir, name: str, set_name: str, key: str) -> UnitResult:
+    if unit.superseded():  # the inputs went back to those of an older unit: it is current again
+        unit.reinstate()
+    meta = unit.read_meta()
+    return UnitResult(name, set_name, key, "cached", meta["n"], meta["top1"], path=str(unit.root),
+                      partial=meta.get("partial"), n_skipped=len(meta.get("skipped_images", [])))
+
+
+def _compute_unit(model: Any, test_set: Any, unit: UnitDir, key: str, config: EvalConfig,
+                  device: torch.device, precision: str, partial: str | None) -> UnitResult:
+    """Batch iteration with checkpoints, then the finished records and metadata."""
+    name, set_name = model.info.name, test_set.info.name
     n_total = len(test_set)
-    bs = max(1, int(config.batch_size))
+    bs = int(config.batch_size)
+    if bs < 1:
+        raise UserInputError(f"batch size must be at least 1, got {config.batch_size}")
     chunk = max(bs, -(-int(config.checkpoint_every) // bs) * bs)
-    parts, start = _load_parts(unit)
-    start = min(start, n_total)
-    atomic_write_json(unit.root / "spec.json", {"key": key, **spec})
-
+    parts, start = _load_parts(unit, test_set)
     size = model.info.img_size
     view = _Preprocessed(test_set, range(start, n_total), model.transform, (3, size, size))
     loader = DataLoader(
@@ -215,53 +330,21 @@ def evaluate_unit(model: Any, test_set: Any, store: Store, config: EvalConfig) -
         persistent_workers=False,
     )
     network = model.network
-    channels_last = device.type == "cuda"
-    if channels_last:
+    if device.type == "cuda":
         network = network.to(memory_format=torch.channels_last)
     network.eval()
-    scoring = test_set.info.scoring
     pending: list[dict[str, np.ndarray]] = []
     pending_start = start
     skipped: list[dict[str, str]] = []
     t0 = time.perf_counter()
-    bar = tqdm(
-        total=n_total,
-        initial=start,
-        desc=f"{name} | {set_name}",
-        unit="img",
-        disable=not config.progress,
-        leave=False,
-    )
+    bar = tqdm(total=n_total, initial=start, desc=f"{name} | {set_name}", unit="img",
+               disable=not config.progress, leave=False)
     with torch.inference_mode():
-        for x, labels, indices, relpaths, errors in loader:
-            bad = [i for i, e in enumerate(errors) if e]
-            if bad and not config.skip_bad_images:
-                raise BadImageError(Path(test_set.info.root) / relpaths[bad[0]], errors[bad[0]])
-            keep = np.array([not e for e in errors], dtype=bool)
-            for i in bad:
-                skipped.append({"relpath": relpaths[i], "error": errors[i]})
-            x = x.to(device, non_blocking=True)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with _autocast(device, precision):
-                logits = network(x.float().div_(255.0))
-            logits = logits.float()
-            scored = score_logits(logits, labels, scoring)
-            rec = {
-                "index": indices.numpy().astype(np.int64),
-                "relpath": np.array(relpaths, dtype=str),
-                "label": labels.numpy().astype(np.int64),
-                "top5": scored.top5.astype(np.int16),
-                "correct1": scored.correct1,
-                "correct5": scored.correct5,
-                "correct1_all": scored.correct1_all,
-                "correct5_all": scored.correct5_all,
-            }
-            if config.save_logits:
-                rec["logits"] = logits.cpu().numpy().astype(np.float16)
-            rec["_valid"] = keep
+        for rec in _batches(loader, network, device, precision, test_set.info.scoring,
+                            config.save_logits, config.skip_bad_images, Path(test_set.info.root), skipped):
             pending.append(rec)
-            bar.update(len(labels))
+            bar.update(len(rec["index"]))
+            unit.touch_lock()
             done = sum(len(p["index"]) for p in pending)
             if done >= chunk:
                 part = concat_records(pending)
@@ -272,18 +355,11 @@ def evaluate_unit(model: Any, test_set: Any, store: Store, config: EvalConfig) -
     bar.close()
     if pending:
         parts.append(concat_records(pending))
-    allrec = concat_records(parts) if parts else {}
-    valid = allrec.pop("_valid", np.zeros(0, dtype=bool)).astype(bool)
-    if len(valid) and not valid.all():
-        for rp in allrec["relpath"][~valid]:
-            if not any(s["relpath"] == rp for s in skipped):
-                skipped.append({"relpath": str(rp), "error": "skipped in an earlier, interrupted run"})
-    records = {k: v[valid] for k, v in allrec.items()}
+    records, skipped = _valid_records(parts, skipped)
     n = int(len(records.get("index", [])))
     if n == 0:
         raise RuntimeError(f"no images could be evaluated in {test_set.info.root}")
     top1 = float(100.0 * records["correct1"].mean())
-    top5 = float(100.0 * records["correct5"].mean())
     meta = {
         "key": key,
         "model": asdict(model.info),
@@ -295,17 +371,31 @@ def evaluate_unit(model: Any, test_set: Any, store: Store, config: EvalConfig) -
         "n": n,
         "n_total": n_total,
         "top1": top1,
-        "top5": top5,
+        "top5": float(100.0 * records["correct5"].mean()),
         "top1_all": float(100.0 * records["correct1_all"].mean()),
         "top5_all": float(100.0 * records["correct5_all"].mean()),
         "skipped_images": skipped,
+        "partial": partial,
         "resumed_from": start,
         "eval_seconds": time.perf_counter() - t0,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": library_versions(),
     }
     unit.finish(records, meta)
-    return UnitResult(name, set_name, key, "done", n, top1, path=str(unit.root))
+    return UnitResult(name, set_name, key, "done", n, top1, path=str(unit.root), partial=partial,
+                      n_skipped=len(skipped))
+
+
+def _valid_records(parts: list[dict[str, np.ndarray]], skipped: list[dict[str, str]]):
+    """Drop images that could not be decoded; every skipped image is listed once."""
+    allrec = concat_records(parts) if parts else {}
+    valid = allrec.pop("_valid", np.zeros(0, dtype=bool)).astype(bool)
+    if len(valid) and not valid.all():
+        seen = {s["relpath"] for s in skipped}
+        for rp in allrec["relpath"][~valid]:
+            if str(rp) not in seen:
+                skipped.append({"relpath": str(rp), "error": "skipped in an earlier, interrupted run"})
+    return {k: v[valid] for k, v in allrec.items()}, skipped
 
 
 def _error_text(exc: BaseException) -> str:
@@ -332,11 +422,44 @@ def set_root(name: str, roots: dict[str, str]) -> str | None:
     return roots.get(family)
 
 
-def _options_for(name: str, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def set_options(name: str, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
     family = _family(name)
     out = dict(options.get(family, {})) if family is not None else {}
     out.update(options.get(name, {}))
     return out
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def partial_reason(open_test_set: Callable, set_name: str, data_root: Any, root: str | None,
+                   options: dict[str, Any]) -> str | None:
+    """Why a set opened with ``allow_partial`` is incomplete (the reader's own words), or None.
+
+    The set is opened once more without ``allow_partial``: the reader's layout check is
+    the one definition of complete."""
+    if not options.get("allow_partial"):
+        return None
+    strict = {k: v for k, v in options.items() if k != "allow_partial"}
+    try:
+        open_test_set(set_name, data_root, root=root, **strict)
+    except LayoutError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if "incomplete" in ln]
+        reason = lines[0] if lines else str(exc).splitlines()[0]
+        reason = reason.split("incomplete", 1)[1] if "incomplete" in reason else reason
+        return ("incomplete" + reason.split(" (", 1)[0]).rstrip(".")
+    return None
+
+
+@dataclass
+class _OpenedSet:
+    """A test set opened once per run, with what every unit on it needs."""
+
+    test_set: Any
+    fingerprint: ImageListFingerprint
+    options: dict[str, Any]
+    partial: str | None
 
 
 def run_evaluation(
@@ -355,9 +478,11 @@ def run_evaluation(
 
     ``test_sets`` are reader names (``imagenet``, ``imagenet-c.fog.3``, ...);
     ``roots`` overrides a set's folder (``{"imagenet": "/data/val"}``);
-    ``weights`` maps a model name to a local weight file; ``dataset_options``
-    maps a set name to reader options (``{"imagenet": {"allow_partial": True}}``).
-    Returns a summary; failures are recorded in the store and in the summary.
+    ``weights`` maps a model name (short or full, as in ``models``) to a local
+    weight file; ``dataset_options`` maps a set name to reader options
+    (``{"imagenet": {"allow_partial": True}}``). Each unit is skipped only when a
+    finished unit of exactly its key exists (see :func:`unit_spec`). Returns a
+    summary; failures are recorded in the store and in the summary.
     """
     if load_model is None:
         from .zoo import load_model
@@ -367,41 +492,61 @@ def run_evaluation(
     store = Store(out)
     summary = RunSummary()
     roots = roots or {}
-    weights = weights or {}
-    opened: dict[str, Any] = {}
+    weights = match_weights(weights or {}, models)
+    opened: dict[str, _OpenedSet] = {}
+    open_errors: dict[str, tuple[str, str]] = {}
+    device = config.resolved_device()
     for model_name in models:
         try:
-            model = load_model(model_name, weights=weights.get(model_name), device=config.resolved_device())
+            model = load_model(model_name, weights=weights.get(model_name), device=device)
         except Exception as exc:
             summary.model_errors[model_name] = _error_text(exc)
-            atomic_write_json(
-                store.units_root / "_load_errors" / f"{model_name.replace('/', '_')}.json",
-                {"model": model_name, "error": _error_text(exc), "traceback": traceback.format_exc()},
-            )
+            for set_name in test_sets:
+                store.record_pair_error(model_name, set_name, {
+                    "model": model_name, "test_set": set_name, "stage": "model",
+                    "error": f"model not loaded: {_error_text(exc)}",
+                    "traceback": traceback.format_exc(), "at": _now()})
             continue
         for set_name in test_sets:
             try:
+                if set_name in open_errors:
+                    result = UnitResult(model.info.name, set_name, "", "failed", error=open_errors[set_name][0])
+                    store.record_pair_error(model.info.name, set_name, {
+                        "model": model.info.name, "test_set": set_name, "stage": "test set",
+                        "error": open_errors[set_name][0], "traceback": open_errors[set_name][1],
+                        "at": _now()})
+                    summary.results.append(result)
+                    continue
                 if set_name not in opened:
-                    opened[set_name] = open_test_set(
-                        set_name, data_root, root=set_root(set_name, roots),
-                        **_options_for(set_name, dataset_options or {}),
-                    )
-                result = evaluate_unit(model, opened[set_name], store, config)
+                    opened[set_name] = _open(open_test_set, set_name, data_root, roots,
+                                             dataset_options or {}, config)
+                ds = opened[set_name]
+                result = evaluate_unit(model, ds.test_set, store, config, fingerprint=ds.fingerprint,
+                                       open_options=ds.options, partial=ds.partial)
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
                 result = UnitResult(model.info.name, set_name, "", "failed", error=_error_text(exc))
+                info = {"model": model.info.name, "test_set": set_name, "error": result.error,
+                        "traceback": traceback.format_exc(), "at": _now()}
                 ds = opened.get(set_name)
-                if ds is not None:
-                    device = config.resolved_device()
-                    spec = unit_spec(model, ds, config.resolved_precision(device), config.save_logits)
-                    key = unit_key(spec)
-                    result.key = key
-                    store.unit(model.info.name, set_name, key).record_error(
-                        {"model": model.info.name, "test_set": set_name, "error": result.error,
-                         "traceback": traceback.format_exc(),
-                         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-                    )
+                if ds is None:
+                    open_errors[set_name] = (result.error, info["traceback"])
+                    store.record_pair_error(model.info.name, set_name, {**info, "stage": "test set"})
+                else:
+                    precision = config.resolved_precision(device)
+                    result.key = unit_key(unit_spec(model, ds.test_set, precision, config.save_logits,
+                                                    ds.fingerprint))
+                    store.unit(model.info.name, set_name, result.key).record_error(info)
             summary.results.append(result)
         del model
     return summary
+
+
+def _open(open_test_set: Callable, set_name: str, data_root: Any, roots: dict[str, str],
+          dataset_options: dict[str, dict[str, Any]], config: EvalConfig) -> _OpenedSet:
+    root = set_root(set_name, roots)
+    options = set_options(set_name, dataset_options)
+    test_set = open_test_set(set_name, data_root, root=root, **options)
+    return _OpenedSet(test_set, test_set_fingerprint(test_set, config.fingerprint), options,
+                      partial_reason(open_test_set, set_name, data_root, root, options))

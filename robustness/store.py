@@ -2,16 +2,26 @@
 
 Layout under a results directory ``OUT``::
 
-    OUT/units/<model>/<test set>/<key16>/
-        records.npz    per-image records of a finished unit (see RECORD_FIELDS)
-        meta.json      the unit's metadata (model, test set, transform, versions, timings, skipped images)
-        parts/         partial records of an unfinished unit, one file per checkpoint (resume)
-        error.json     the last failure of this unit, if it failed (removed when it succeeds)
+    OUT/units/<model>/<test set>/
+        error.json         a failure before any unit key was known (the model did not load,
+                           the test set did not open); removed when a unit of the pair finishes
+        <key16>/
+            spec.json      everything hashed into the unit's key (see ``unit_key``), written first
+            records.npz    per-image records of a finished unit (see RECORD_FIELDS)
+            meta.json      the unit's metadata (model, test set, transform, versions, timings,
+                           skipped images, whether the set was partial)
+            parts/         partial records of an unfinished unit, one file per checkpoint (resume)
+            error.json     the last failure of this unit, if it failed (removed when it succeeds)
+            lock.json      held while a process computes the unit (host, pid, start time)
+            superseded.json  this finished unit was replaced by a newer one of the same
+                           model, test set, precision and logits setting (its key)
 
 A unit is *finished* exactly when ``records.npz`` and ``meta.json`` exist: both
 are written to a temporary name and renamed into place (``meta.json`` last), so
 a killed process never leaves a half-written finished unit. A finished unit is
-never recomputed.
+never recomputed under its key; when the key changes (new weights, images added
+to the set...) a new unit is computed beside it and the old one is marked
+superseded once the new one finishes. Files are created with the user's umask.
 """
 
 from __future__ import annotations
@@ -20,7 +30,9 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +68,18 @@ def safe_name(name: str) -> str:
     return out.strip(".") or "_"
 
 
+def _file_mode() -> int:
+    """Permission bits for a new file under the process umask (``mkstemp`` alone gives 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -119,8 +139,33 @@ class UnitDir:
     def error(self) -> Path:
         return self.root / "error.json"
 
+    @property
+    def spec(self) -> Path:
+        return self.root / "spec.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "lock.json"
+
+    @property
+    def superseded_marker(self) -> Path:
+        return self.root / "superseded.json"
+
     def finished(self) -> bool:
         return self.meta.is_file() and self.records.is_file()
+
+    def superseded(self) -> bool:
+        return self.superseded_marker.is_file()
+
+    def read_spec(self) -> dict[str, Any] | None:
+        """The unit's spec.json, or None when it is missing or unreadable."""
+        try:
+            return json.loads(self.spec.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def clear_parts(self) -> None:
+        shutil.rmtree(self.parts, ignore_errors=True)
 
     def read_meta(self) -> dict[str, Any]:
         return json.loads(self.meta.read_text())
@@ -137,13 +182,170 @@ class UnitDir:
         save_records(self.parts / f"part-{start:09d}.npz", arrays)
 
     def finish(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Write the records and meta (meta last), then drop the parts and errors of the pair,
+        and mark older finished units of the same settings as superseded by this one."""
         save_records(self.records, arrays)
         atomic_write_json(self.meta, meta)
         shutil.rmtree(self.parts, ignore_errors=True)
         self.error.unlink(missing_ok=True)
+        (self.root.parent / "error.json").unlink(missing_ok=True)
+        self._supersede_siblings()
+
+    def reinstate(self) -> None:
+        """Make a superseded finished unit current again (its inputs are back), superseding
+        the siblings of the same settings."""
+        self._supersede_siblings()
+        self.superseded_marker.unlink(missing_ok=True)
+
+    def _supersede_siblings(self) -> None:
+        """Mark the other finished units of this pair and settings as replaced by this one."""
+        mine = same_settings(self.read_spec())
+        for other in sibling_units(self):
+            if other.finished() and not other.superseded() and same_settings(other.read_spec()) == mine:
+                atomic_write_json(other.superseded_marker, {"by": self.root.name,
+                                                            "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
     def record_error(self, info: dict[str, Any]) -> None:
         atomic_write_json(self.error, info)
+
+    def try_lock(self, stale_after_s: float = 3600.0) -> dict[str, Any] | None:
+        """Take the unit's lock; None when taken, else the holder (host, pid, started).
+
+        Taken atomically (``O_EXCL``). A lock of a dead process on this host is taken
+        over; a lock from another host is taken over when its heartbeat (the file's
+        modification time, refreshed by :meth:`touch_lock`) is older than ``stale_after_s``.
+        Take-overs are serialised by a second ``O_EXCL`` file, so two takers never both win.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        mine = {"host": socket.gethostname(), "pid": os.getpid(), "job": _slurm_job(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        for _ in range(50):
+            try:
+                fd = os.open(self.lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _file_mode())
+            except FileExistsError:
+                holder = self.lock_holder(stale_after_s)
+                if holder is not None:
+                    return holder
+                self._take_over_stale_lock(stale_after_s)
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(mine, f)
+            return None
+        return _read_json_file(self.lock) or {"host": "?", "pid": -1, "started": "?"}
+
+    def _take_over_stale_lock(self, stale_after_s: float) -> None:
+        guard = self.root / ".lock.takeover"
+        try:
+            fd = os.open(guard, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _file_mode())
+        except FileExistsError:
+            try:  # a taker that died holding the guard
+                if time.time() - guard.stat().st_mtime > 30:
+                    guard.unlink(missing_ok=True)
+            except OSError:
+                pass
+            time.sleep(0.05)
+            return
+        os.close(fd)
+        try:
+            if self.lock_holder(stale_after_s) is None:  # still stale under the guard
+                self.lock.unlink(missing_ok=True)
+        finally:
+            guard.unlink(missing_ok=True)
+
+    def touch_lock(self) -> None:
+        """Refresh the lock's heartbeat."""
+        try:
+            os.utime(self.lock)
+        except OSError:
+            pass
+
+    def release_lock(self) -> None:
+        holder = _read_json_file(self.lock)
+        if holder and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+            self.lock.unlink(missing_ok=True)
+
+    def lock_holder(self, stale_after_s: float = 3600.0) -> dict[str, Any] | None:
+        """Who holds the lock now (None when free or stale)."""
+        holder = _read_json_file(self.lock)
+        if holder is None:
+            try:  # created this instant and not yet written, or torn by a crash
+                age = time.time() - self.lock.stat().st_mtime
+            except OSError:
+                return None
+            return {"host": "?", "pid": -1, "started": "?"} if age < 10 else None
+        if _lock_is_stale(self.lock, holder, stale_after_s):
+            return None
+        return holder
+
+
+def _read_json_file(path: Path) -> dict[str, Any] | None:
+    try:
+        out = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return out if isinstance(out, dict) else None
+
+
+def _pair_names(data: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(model, test set) named in a spec.json, meta.json or error.json."""
+    if not data:
+        return None
+    model, test_set = data.get("model"), data.get("test_set")
+    model = model.get("name") if isinstance(model, dict) else model
+    test_set = test_set.get("name") if isinstance(test_set, dict) else test_set
+    if isinstance(model, str) and isinstance(test_set, str):
+        return model, test_set
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _slurm_job() -> str | None:
+    """This process's Slurm job (``<job id>_<array task>``), None outside Slurm."""
+    job = os.environ.get("SLURM_ARRAY_JOB_ID") or os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    task = os.environ.get("SLURM_ARRAY_TASK_ID")
+    return f"{job}_{task}" if task else job
+
+
+def _lock_is_stale(path: Path, holder: dict[str, Any], stale_after_s: float) -> bool:
+    """A lock is stale when its holder is dead: a finished process on this host, an earlier
+    run of this same Slurm job (requeued after preemption or a time limit), or a holder on
+    another host whose heartbeat is older than ``stale_after_s``."""
+    if holder.get("job") and holder.get("job") == _slurm_job():
+        return True
+    if holder.get("host") == socket.gethostname():
+        return not _pid_alive(int(holder.get("pid", -1)))
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        return True
+    return age > stale_after_s
+
+
+def same_settings(spec: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    """What a user chooses on purpose for a (model, test set) pair: precision and logits.
+
+    Units of the same pair and settings but another key (new weights, changed images)
+    replace each other; units with other settings live side by side."""
+    if spec is None:
+        return None
+    return (spec.get("precision"), bool(spec.get("save_logits")))
+
+
+def sibling_units(unit: UnitDir) -> list[UnitDir]:
+    """The other unit folders of the same (model, test set) pair."""
+    return [UnitDir(p) for p in sorted(unit.root.parent.iterdir())
+            if p.is_dir() and p != unit.root and not p.name.startswith(".")]
 
 
 class Store:
@@ -154,14 +356,49 @@ class Store:
         self.units_root = self.out / "units"
 
     def unit(self, model: str, test_set: str, key: str) -> UnitDir:
-        return UnitDir(self.units_root / safe_name(model) / safe_name(test_set) / key[:16])
+        return UnitDir(self.pair_dir(model, test_set) / key[:16])
 
-    def iter_units(self) -> Iterator[UnitDir]:
+    def pair_dir(self, model: str, test_set: str) -> Path:
+        """The folder of every unit of one (model, test set) pair."""
+        return self.units_root / safe_name(model) / safe_name(test_set)
+
+    def pair_units(self, model: str, test_set: str) -> list[UnitDir]:
+        folder = self.pair_dir(model, test_set)
+        if not folder.is_dir():
+            return []
+        return [UnitDir(p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+
+    def record_pair_error(self, model: str, test_set: str, info: dict[str, Any]) -> None:
+        """A failure before the unit's key was known (model not loaded, set not opened)."""
+        atomic_write_json(self.pair_dir(model, test_set) / "error.json", info)
+
+    def read_pair_error(self, model: str, test_set: str) -> dict[str, Any] | None:
+        return _read_json_file(self.pair_dir(model, test_set) / "error.json")
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(model, test set) of every pair folder holding a unit or a recorded failure, read from
+        the names inside its files (folder names are file-system-safe spellings)."""
+        out: dict[tuple[str, str], None] = {}
+        if not self.units_root.is_dir():
+            return []
+        for pair_dir in sorted(p for p in self.units_root.glob("*/*") if p.is_dir()):
+            candidates = [pair_dir / "error.json"]
+            for unit_dir in sorted(p for p in pair_dir.iterdir() if p.is_dir()):
+                candidates += [unit_dir / "spec.json", unit_dir / "meta.json", unit_dir / "error.json"]
+            for path in candidates:
+                names = _pair_names(_read_json_file(path))
+                if names is not None:
+                    out[names] = None
+                    break
+        return list(out)
+
+    def iter_units(self, include_superseded: bool = False) -> Iterator[UnitDir]:
+        """Finished units (not those replaced by a newer unit, unless asked)."""
         if not self.units_root.is_dir():
             return
         for meta in sorted(self.units_root.glob("*/*/*/meta.json")):
             u = UnitDir(meta.parent)
-            if u.records.is_file():
+            if u.records.is_file() and (include_superseded or not u.superseded()):
                 yield u
 
     def iter_errors(self) -> Iterator[tuple[UnitDir, dict[str, Any]]]:

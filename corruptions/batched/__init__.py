@@ -8,7 +8,11 @@ One call::
 * ``images``: NCHW, uint8 levels (0-255) or floating point in [0, 1] (as
   torchvision's ``ToTensor``). The output has the input's dtype and device;
   float output is ``levels / 255`` (the numpy path's truncated uint8 levels).
-* ``seeds``: one integer per image (e.g. :func:`corruptions.base.image_seed`).
+  Floats outside [0, 1] (0-255 floats, NaN) are refused, not clamped.
+* ``seeds``: one integer per image, 0 <= seed < 2**32, as Python ints, numpy
+  integers or an integer array/tensor (e.g. :func:`corruptions.base.image_seed`);
+  floats and booleans are refused, not truncated.
+* ``severity``: an integer 1-5 (Python or numpy; not a bool or float).
 * ``sampler="torch"`` (default) draws the random parameters with
   ``torch.Generator(device).manual_seed(seed)`` per image: same distribution as
   the numpy path, not the same numbers, fast on a GPU.
@@ -32,13 +36,14 @@ numpy path's rules.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
-from ..base import check_severity
+from ..base import check_preset, check_severity
+from ..errors import UserInputError
 from ..registry import get_corruption
 from . import blur, digital, noise, weather
 from .base import BatchedCorruption
@@ -68,15 +73,53 @@ def _cpu_chunks(levels: torch.Tensor) -> int | None:
     return chunk if levels.shape[0] > chunk else None
 
 
+MAX_SEED = 2**32 - 1  # numpy's RandomState takes 0 .. 2**32 - 1
+
+
 def _as_levels(images: torch.Tensor) -> torch.Tensor:
-    """NCHW uint8 or float in [0, 1] -> uint8 levels (floats rounded to the nearest level)."""
+    """NCHW uint8 (0-255) or float in [0, 1] -> uint8 levels (floats rounded to the nearest level).
+
+    Floats with any value outside [0, 1] (or NaN) are refused: clamping 0-255
+    floats would silently turn most pixels white.
+    """
+    if not isinstance(images, torch.Tensor):
+        raise UserInputError(
+            f"images must be a torch.Tensor (NCHW), got {type(images).__name__}; for one numpy "
+            "HxWx3 image use corruptions.corrupt, or torch.from_numpy(batch).permute(0, 3, 1, 2)"
+        )
     if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"expected NCHW images with 3 channels, got shape {tuple(images.shape)}")
+        raise UserInputError(
+            f"expected NCHW images with 3 channels, got shape {tuple(images.shape)}; "
+            "permute NHWC batches with images.permute(0, 3, 1, 2)"
+        )
     if images.dtype == torch.uint8:
         return images
     if not images.is_floating_point():
-        raise ValueError(f"expected uint8 (0-255) or float (0-1) images, got {images.dtype}")
-    return (images.clamp(0, 1) * 255).round().to(torch.uint8)
+        raise UserInputError(
+            f"expected uint8 (0-255) or float (0-1) images, got {images.dtype}; "
+            "convert 0-255 integers with images.to(torch.uint8) after checking the range"
+        )
+    _check_unit_range(images)
+    return (images * 255).round().to(torch.uint8)
+
+
+def _check_unit_range(images: torch.Tensor) -> None:
+    """Refuse float images with a value outside [0, 1] or NaN (one device sync)."""
+    if images.numel() == 0:
+        return
+    outside = ~((images >= 0) & (images <= 1))  # NaN compares False: counted as outside
+    if not bool(outside.any()):
+        return
+    n_nan = int(torch.isnan(images).sum())
+    finite = images[torch.isfinite(images)]
+    found = (f"values from {float(finite.min()):g} to {float(finite.max()):g}"
+             if finite.numel() else "no finite values")  # fmt: skip
+    if n_nan:
+        found += f" and {n_nan} NaN"
+    raise UserInputError(
+        f"float images must be in [0, 1] (NCHW); got {found}; divide 0-255 images by 255 or "
+        "pass uint8"
+    )
 
 
 def _restore_dtype(levels: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -84,10 +127,49 @@ def _restore_dtype(levels: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def _check_seeds(seeds: Sequence[int], n: int) -> list[int]:
-    seeds = [int(s) for s in seeds]
-    if len(seeds) != n:
-        raise ValueError(f"need one seed per image: {n} images, {len(seeds)} seeds")
-    return seeds
+    """One seed per image as Python ints, each an integer 0 <= seed < 2**32."""
+    if isinstance(seeds, torch.Tensor | np.ndarray):
+        if seeds.ndim != 1 or not _integer_dtype(seeds):
+            raise UserInputError(
+                f"seeds must be one integer per image (a 1-D integer array), got a "
+                f"{seeds.ndim}-D array of {seeds.dtype}; pass e.g. [image_seed(...), ...]"
+            )
+        seeds = seeds.tolist()
+    elif isinstance(seeds, str | bytes) or not isinstance(seeds, Iterable):
+        raise UserInputError(
+            f"seeds must be a sequence of integers, one per image, got {type(seeds).__name__}"
+            f"{' ' + repr(seeds) if isinstance(seeds, int | float) else ''}; pass e.g. [seed] "
+            "for one image"
+        )
+    out = []
+    for i, s in enumerate(seeds):
+        if isinstance(s, bool | np.bool_) or not isinstance(s, int | np.integer):
+            raise UserInputError(
+                f"seeds[{i}] is {s!r} ({type(s).__name__}); seeds must be integers "
+                f"(0 to {MAX_SEED}), not floats or booleans, which would be truncated"
+            )
+        if not 0 <= int(s) <= MAX_SEED:
+            raise UserInputError(
+                f"seeds[{i}] is {int(s)}, outside 0 to {MAX_SEED} (2**32 - 1, what "
+                "np.random.RandomState takes); reduce it, e.g. seed % 2**32, or use "
+                "corruptions.image_seed"
+            )
+        out.append(int(s))
+    if len(out) != n:
+        raise UserInputError(f"need one seed per image: {n} images, {len(out)} seeds")
+    return out
+
+
+def _integer_dtype(array: torch.Tensor | np.ndarray) -> bool:
+    """Whether a tensor or array holds integers (not floats, complex numbers or booleans)."""
+    if isinstance(array, torch.Tensor):
+        return not (array.is_floating_point() or array.is_complex() or array.dtype == torch.bool)
+    return array.dtype.kind in "iu"
+
+
+def _check_sampler(sampler: str) -> None:
+    if sampler not in SAMPLERS:
+        raise UserInputError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
 
 
 def numpy_params(levels: torch.Tensor, name: str, severity: int, seeds: Sequence[int], preset: str):
@@ -108,8 +190,15 @@ def transform_batch(
     preset: str = "imagenet",
 ) -> torch.Tensor:
     """The torch transform fed the numpy path's sampled parameters (one dict per image)."""
-    check_severity(severity)
+    severity = check_severity(severity)
+    get_corruption(name)  # clear error for unknown names
+    check_preset(preset)
     levels = _as_levels(images)
+    if len(params_list) != levels.shape[0]:
+        raise UserInputError(
+            f"need one parameter dict per image: {levels.shape[0]} images, "
+            f"{len(params_list)} dicts (from numpy_params)"
+        )
     if levels.shape[0] == 0:
         return images.clone()
     if name not in _TABLE:
@@ -133,10 +222,10 @@ def corrupt_batch(
     sampler: str = "torch",
 ) -> torch.Tensor:
     """Corrupt a batch (see the module docstring for dtypes, seeds and samplers)."""
-    check_severity(severity)
+    severity = check_severity(severity)
     get_corruption(name)  # clear error for unknown names
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    check_preset(preset)
+    _check_sampler(sampler)
     levels = _as_levels(images)
     seeds = _check_seeds(seeds, levels.shape[0])
     if levels.shape[0] == 0:

@@ -3,28 +3,39 @@
 Wire into any argparse CLI with one call, ``add_parsers(subparsers)``; each sub-command
 sets ``func`` to :func:`recollect_main` or :func:`replication_report_main` (which take the
 parsed ``args`` and return an exit code). Standalone: ``python -m corruptions.recollect``.
+
+A user's mistake (a bad pool file, option or output folder) raises a ``UserInputError``
+(:class:`~corruptions.recollect.pool.PoolFormatError`, ``OutputFolderError``, ...); the command
+lines turn it into one ``error:`` line on stderr and exit code 2 (:mod:`corruptions.errors`).
+Arguments are checked before anything is read or written.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from robustness.stats.replication import DEFAULT_BIN_EDGES
 
-from .pool import PoolFormatError, load_pool
+from ..errors import UserInputError, run_command
+from .pool import load_pool
 from .sampling import STRATEGIES, matched_frequency, threshold, top_images
 
 
 def _class_thresholds(values: list[str] | None) -> dict[str, float]:
+    """``--class-threshold WNID=T`` (repeatable) -> {wnid: T}; T a frequency in [0, 1]."""
     out = {}
     for item in values or []:
         wnid, sep, t = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--class-threshold expects WNID=T (e.g. n01440764=0.6), got {item!r}")
-        out[wnid.strip()] = float(t)
+        try:
+            value = float(t)
+        except ValueError:
+            value = float("nan")
+        if not sep or not wnid.strip() or not 0.0 <= value <= 1.0:
+            raise UserInputError(f"--class-threshold {item}: expected WNID=T with T a selection "
+                                 "frequency in [0, 1], e.g. --class-threshold n01440764=0.6")
+        out[wnid.strip()] = value
     return out
 
 
@@ -115,13 +126,13 @@ def recollect_main(args: argparse.Namespace) -> int:
     )
     from .layout import OutputFolderError, write_test_set
 
+    if args.strategy == "matched-frequency" and args.originals is None:
+        raise UserInputError("--strategy matched-frequency needs --originals (pool file of the "
+                             "original test images with their frequencies)")  # fmt: skip
+    per_class_t = _class_thresholds(args.class_threshold)
     try:
         candidates = load_pool(args.pool, root=args.pool_root)
         originals = load_pool(args.originals, root=args.originals_root) if args.originals else None
-        if args.strategy == "matched-frequency" and originals is None:
-            print("error: --strategy matched-frequency needs --originals (pool file of the original "
-                  "test images with their frequencies)", file=sys.stderr)  # fmt: skip
-            return 2
         if args.out.exists() and any(args.out.iterdir()) and not args.force:
             raise OutputFolderError(f"{args.out} is not empty; choose a new folder or pass --force")
         extra = {}
@@ -144,14 +155,14 @@ def recollect_main(args: argparse.Namespace) -> int:
         elif args.strategy == "threshold":
             result = threshold(candidates, k=args.k, t=args.threshold, seed=args.seed,
                                min_annotations=args.min_annotations,
-                               per_class_t=_class_thresholds(args.class_threshold),
+                               per_class_t=per_class_t,
                                keep_previous=args.keep_previous)  # fmt: skip
         else:
             result = top_images(candidates, k=args.k, seed=args.seed, min_annotations=args.min_annotations)
         written = write_test_set(result, candidates, args.out, mode=args.link, force=True, extra=extra)
-    except (PoolFormatError, OutputFolderError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:  # an image named in the pool is missing, OUT is not writable, ...
+        raise UserInputError(f"{exc}; check the paths in {args.pool} (relative to --pool-root or "
+                             f"the pool file's folder) and that {args.out} can be written") from exc
     print(f"{written.n_images} images written to {written.out} ({result.strategy}); "
           f"manifest: {written.manifest_csv}")  # fmt: skip
     for s in written.shortfalls:
@@ -163,7 +174,6 @@ def recollect_main(args: argparse.Namespace) -> int:
 
 def replication_report_main(args: argparse.Namespace) -> int:
     from .report import (
-        RecordsNotFoundError,
         format_report,
         load_csv_records,
         load_store_records,
@@ -171,11 +181,10 @@ def replication_report_main(args: argparse.Namespace) -> int:
         write_report,
     )
 
+    if (args.original_records is None or args.new_records is None) and not (args.model and args.new_set):
+        raise UserInputError("give --model and --new-set (records from the store under --out), "
+                             "or --original-records and --new-records CSVs")  # fmt: skip
     try:
-        if (args.original_records is None or args.new_records is None) and not (args.model and args.new_set):
-            print("error: give --model and --new-set (records from the store under --out), "
-                  "or --original-records and --new-records CSVs", file=sys.stderr)  # fmt: skip
-            return 2
         original = (load_csv_records(args.original_records) if args.original_records
                     else load_store_records(args.out, args.model, args.original_set))  # fmt: skip
         new = (load_csv_records(args.new_records) if args.new_records
@@ -185,9 +194,10 @@ def replication_report_main(args: argparse.Namespace) -> int:
             n_annotators=args.annotators, d=args.d, order=args.order,
             edges=None if args.strata == "exact" else DEFAULT_BIN_EDGES,
             n_draws=args.draws, n_resamples=args.resamples, seed=args.seed)  # fmt: skip
-    except (PoolFormatError, RecordsNotFoundError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except UserInputError:  # a bad pool file, no such unit in the store, ...
+        raise
+    except (ValueError, OSError) as exc:  # unreadable records CSV, mismatched inputs
+        raise UserInputError(str(exc)) from exc
     title = (f"{args.model}: {args.original_set} -> {args.new_set}" if args.model and args.new_set
              else f"{original.source} -> {new.source}")  # fmt: skip
     print(format_report(gaps, title))
@@ -200,7 +210,10 @@ def replication_report_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m corruptions.recollect``; a user's mistake: one stderr line, exit code 2."""
     parser = argparse.ArgumentParser(prog="python -m corruptions.recollect", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a user error")
     add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    return run_command(lambda: args.func(args), prog="python -m corruptions.recollect",
+                       debug=args.debug)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import UserInputError
 from .pool import Pool
 from .sampling import SamplingResult, Shortfall
 
@@ -33,7 +34,7 @@ MANIFEST_COLUMNS = ["path", "wnid", "shown", "selected", "frequency", "class_ind
                     "bin", "rank", "reason", "source", "date"]  # fmt: skip
 
 
-class OutputFolderError(RuntimeError):
+class OutputFolderError(RuntimeError, UserInputError):
     """The output folder cannot be written as asked."""
 
 

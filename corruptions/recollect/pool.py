@@ -20,16 +20,21 @@ sharing a value are one near-duplicate group; filled by the screening step or by
 The *selection frequency* is ``selected / shown``, a fraction in [0, 1]. The same format
 describes the original test set's images (e.g. ImageNet val with its re-measured
 frequencies). :func:`load_pool` checks all of this and raises :class:`PoolFormatError`
-naming the file, the rows and what to do.
+naming the file, the rows and what to do, in one line (also for an empty, header-only or
+binary file, and for rows with more fields than the header).
 """
 
 from __future__ import annotations
 
+import codecs
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ..errors import UserInputError
 
 REQUIRED_COLUMNS = ("path", "wnid", "shown", "selected")
 OPTIONAL_COLUMNS = ("source", "date", "dup_group", "previous")
@@ -38,9 +43,18 @@ POOL_LAYOUT = """\
   path,wnid,shown,selected[,source,date,dup_group,previous]
   n01440764/img_0001.jpg,n01440764,10,7
   (path relative to the pool file's folder; shown >= 1 annotators; 0 <= selected <= shown)"""
+#: the layout in one line, for error messages (one message = one line on stderr)
+POOL_FORMAT = ("expected a CSV with the header path,wnid,shown,selected[,source,date,dup_group,"
+               "previous] and rows like n01440764/img_0001.jpg,n01440764,10,7 (shown >= 1 "
+               "annotators, 0 <= selected <= shown)")
+#: file signatures of things that are not a CSV pool
+BINARY_SIGNATURES = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+                     (b"GIF8", "a GIF image"), (b"PK\x03\x04", "a zip archive (or .xlsx workbook)"),
+                     (b"\x1f\x8b", "a gzip archive"), (b"PAR1", "a parquet file (name it .parquet)"),
+                     (b"%PDF", "a PDF file"))
 
 
-class PoolFormatError(ValueError):
+class PoolFormatError(UserInputError):
     """A pool file does not follow the documented format."""
 
 
@@ -69,7 +83,33 @@ def _rows(mask: np.ndarray, limit: int = 5) -> str:
     return ", ".join(str(i) for i in idx) + more
 
 
+def _text_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a CSV pool (empty, binary, not UTF-8), or None."""
+    size = 1 << 16
+    with open(path, "rb") as f:
+        head = f.read(size)
+    whole = len(head) < size
+    if whole and not head.strip():
+        return "the file is empty"
+    for magic, what in BINARY_SIGNATURES:
+        if head.startswith(magic):
+            return f"not a CSV text file (it is {what})"
+    if b"\x00" in head:
+        return "not a CSV text file (it contains NUL bytes: a binary file, or UTF-16 text)"
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=whole)
+    except UnicodeDecodeError as exc:
+        return f"not a CSV text file (byte {exc.start} is not UTF-8: a binary file, or another encoding)"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _read_table(path: Path) -> pd.DataFrame:
+    """The raw table of a pool file; a file that cannot be read as one is a :class:`PoolFormatError`."""
     if path.suffix.lower() == ".parquet":
         try:
             return pd.read_parquet(path)
@@ -78,8 +118,30 @@ def _read_table(path: Path) -> pd.DataFrame:
                 f"{path}: reading parquet needs pyarrow (`pip install pyarrow`), "
                 "or save the pool as CSV"
             ) from exc
-    return pd.read_csv(path, dtype={"path": str, "wnid": str}, keep_default_na=False,
-                       na_values={"shown": [""], "selected": [""]})  # fmt: skip
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise PoolFormatError(f"{path}: cannot read as parquet ({_first_line(exc)}); "
+                                  f"{POOL_FORMAT}, or a parquet file with those columns") from exc
+    try:
+        problem = _text_problem(path)
+    except OSError as exc:
+        raise PoolFormatError(f"{path}: cannot be read ({exc.strerror or exc}); {POOL_FORMAT}") from exc
+    if problem is not None:
+        raise PoolFormatError(f"{path}: {problem}; {POOL_FORMAT}")
+    try:
+        with warnings.catch_warnings():
+            # rows longer than the header: pandas would silently take the first fields as an
+            # index (index_col=None) or drop the last ones (index_col=False, with this warning)
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            table = pd.read_csv(path, dtype={"path": str, "wnid": str}, keep_default_na=False,
+                                na_values={"shown": [""], "selected": [""]}, encoding="utf-8-sig",
+                                index_col=False)  # fmt: skip
+    except pd.errors.ParserWarning as exc:
+        raise PoolFormatError(f"{path}: cannot read as CSV (some rows have more fields than the "
+                              f"header); {POOL_FORMAT}") from exc
+    except (OSError, ValueError) as exc:  # pandas' ParserError, EmptyDataError are ValueErrors
+        raise PoolFormatError(f"{path}: cannot read as CSV ({_first_line(exc)}); {POOL_FORMAT}") from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    return table
 
 
 def _as_counts(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
@@ -87,8 +149,9 @@ def _as_counts(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
     bad = ~np.isfinite(values) | (values != np.round(values))
     if bad.any():
         raise PoolFormatError(
-            f"{where}: column {column!r} must hold whole numbers of annotators; "
-            f"rows {_rows(bad)} do not. Expected layout:\n{POOL_LAYOUT}"
+            f"{where}: column {column!r} must hold whole numbers of annotators; rows {_rows(bad)} "
+            f"do not (first: {str(table[column].iloc[int(np.flatnonzero(bad)[0])]).strip()!r}); "
+            f"{POOL_FORMAT}"
         )
     return values.astype(np.int64)
 
@@ -107,8 +170,8 @@ def validate_pool_table(
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise PoolFormatError(
-            f"{where}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, table.columns))}. "
-            f"Expected layout:\n{POOL_LAYOUT}"
+            f"{where}: missing column(s) {', '.join(missing)}; found "
+            f"{', '.join(map(str, table.columns[:10]))}; {POOL_FORMAT}"
         )
     if known_wnids is None:
         from robustness.datasets.classes import wnid_to_index
@@ -180,8 +243,11 @@ def load_pool(
     """Read and validate a pool file (CSV, or parquet with pyarrow); see the module docstring."""
     path = Path(path)
     if not path.is_file():
-        raise PoolFormatError(f"{path}: pool file not found. Expected a CSV with rows like:\n{POOL_LAYOUT}")
-    table = validate_pool_table(_read_table(path), str(path), known_wnids, min_annotations)
+        raise PoolFormatError(f"{path}: pool file not found; {POOL_FORMAT}")
+    raw = _read_table(path)
+    if raw.empty:
+        raise PoolFormatError(f"{path}: the pool has a header but no rows; {POOL_FORMAT}")
+    table = validate_pool_table(raw, str(path), known_wnids, min_annotations)
     return Pool(table=table, root=Path(root) if root is not None else path.parent, source=str(path))
 
 

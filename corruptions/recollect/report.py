@@ -20,10 +20,11 @@ import numpy as np
 from robustness.stats.replication import ReplicationGaps, replication_gaps
 from robustness.store import Store
 
+from ..errors import UserInputError
 from .pool import Pool
 
 
-class RecordsNotFoundError(LookupError):
+class RecordsNotFoundError(LookupError, UserInputError):
     """No (or more than one) finished unit for a model and test set."""
 
 

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from corruptions.errors import UserInputError, failure_reason
+
 
 @dataclass(frozen=True)
 class Scoring:
@@ -139,16 +141,36 @@ class TestSetInfo:
         }
 
 
-class LayoutError(ValueError):
+class LayoutError(UserInputError):
     """A test-set folder does not have the expected layout."""
 
 
-class BadImageError(RuntimeError):
-    """An image file is truncated or unreadable."""
+BAD_IMAGE_HINT = (
+    "Replace or delete the file, or rerun with --skip-bad-images to skip it (skipped files are "
+    "counted in the unit's metadata)."
+)
 
-    def __init__(self, path: Path, cause: BaseException):
-        super().__init__(
-            f"cannot read image {path}: {cause}. Replace or delete the file, or rerun with "
-            "--skip-bad-images to skip it (skipped files are counted in the unit's metadata)."
-        )
+
+class BadImageError(RuntimeError, UserInputError):
+    """An image file is truncated, unreadable, or holds pixels that cannot be read as RGB.
+
+    ``cause`` is the exception (or its message) that stopped decoding. The message
+    names the file once: a cause that is itself a ``BadImageError`` for the same file,
+    or the text of one (as the engine passes it back from its DataLoader workers),
+    is not wrapped a second time.
+    """
+
+    def __init__(self, path: Path, cause: BaseException | str):
         self.path = Path(path)
+        self.reason = _bad_image_reason(self.path, cause)
+        super().__init__(f"cannot read image {self.path}: {self.reason}. {BAD_IMAGE_HINT}")
+
+    def __reduce__(self):  # picklable across worker processes (args hold only the message)
+        return (type(self), (self.path, self.reason))
+
+
+def _bad_image_reason(path: Path, cause: BaseException | str) -> str:
+    """The part of ``cause``'s message that says what is wrong, without repeating ``path``."""
+    if isinstance(cause, BadImageError):
+        return cause.reason
+    return failure_reason(cause, f"cannot read image {path}: ", BAD_IMAGE_HINT)

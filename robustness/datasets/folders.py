@@ -11,7 +11,8 @@ from .testset import layout_error
 
 PARTIAL_HINT = (
     "complete the download/extraction (compare file counts with the official archive), or "
-    "open the set with the option allow_partial=True to evaluate only the classes present."
+    "rerun with --allow-partial (Python: allow_partial=True) to evaluate only the classes "
+    "present; such units are marked partial in the tables."
 )
 
 

@@ -9,13 +9,16 @@ families of the same shape, each in its own folder.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from corruptions.errors import UserInputError
+
 from . import imagenet_c
 from .base import LayoutError
-from .imagenet import VAL_LAYOUT, open_imagenet_val
+from .imagenet import NUM_VAL_IMAGES, VAL_LAYOUT, open_imagenet_val
 from .imagenetv2 import V2_LAYOUT, VARIANTS, archive_folder, open_imagenetv2
 from .memory import MEMORY_FAMILY, open_imagenet_c_inmemory
 from .objectnet import OBJECTNET_LAYOUT, open_objectnet, open_objectnet_clean
@@ -48,6 +51,8 @@ class DatasetSpec:
     alt_dirs: tuple[str, ...] = ()
     options: tuple[str, ...] = ("allow_partial",)
     """Keyword options ``open_test_set`` accepts for this set."""
+    needs: tuple[str, ...] = ()
+    """Other sets whose folders opening this one reads (objectnet-clean: objectnet's mappings)."""
 
     def candidate_roots(self, data_root: Path) -> list[Path]:
         return [Path(data_root) / d for d in (self.default_dir, *self.alt_dirs)]
@@ -130,7 +135,7 @@ _SPECS = [
                 "(from the objectnet root)\n", num_classes=113, baseline=None,
                 description="ImageNet val restricted to the ImageNet classes ObjectNet maps to, "
                 "labelled and scored exactly like objectnet.",
-                options=(*VAL_OPTIONS, "objectnet_root"), **_VAL_DIRS),
+                options=(*VAL_OPTIONS, "objectnet_root"), needs=("objectnet",), **_VAL_DIRS),
 ]
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in _SPECS}
@@ -151,16 +156,18 @@ def _spec_for(name: str) -> DatasetSpec:
         return DATASETS[unit[0]]
     family = _family_of(name)
     if family is not None:
-        raise ValueError(f"{name!r} is not a single test set: name one as "
+        raise UserInputError(f"{name!r} is not a single test set: name one as "
                          f"{family}.<corruption>.<severity>, or expand family names with "
                          "expand_dataset_names.")
     if name in DATASETS:
         return DATASETS[name]
     families = (*imagenet_c.FAMILIES, MEMORY_FAMILY)
     known = ", ".join(n for n in DATASETS if n not in families)
-    raise ValueError(f"unknown test set {name!r}. Known: {known}, and "
-                     "<family>.<corruption>.<severity> for the families "
-                     f"{', '.join(families)} (see `robustness datasets`).")
+    close = difflib.get_close_matches(name, [*DATASETS, *families], n=3)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise UserInputError(f"unknown test set {name!r}.{hint} Known: {known}, and "
+                         "<family>.<corruption>.<severity> for the families "
+                         f"{', '.join(families)} (see `robustness datasets`).")
 
 
 def resolve_root(spec: DatasetSpec, data_root: Path | None, root: Path | None, name: str) -> Path:
@@ -207,7 +214,8 @@ def open_test_set(name: str, data_root: Path | str | None, root: Path | str | No
     spec = _spec_for(name)
     unknown = sorted(set(options) - set(spec.options))
     if unknown:
-        raise ValueError(f"{name}: unknown option(s) {unknown}; accepted: {list(spec.options)}")
+        raise UserInputError(f"test set {name}: unknown option(s) {', '.join(unknown)}; accepted: "
+                             f"{', '.join(spec.options)} (--dataset-option {name}:KEY=VALUE)")
     data_root = Path(data_root) if data_root is not None else None
     set_root = resolve_root(spec, data_root, Path(root) if root is not None else None, name)
     unit = imagenet_c.parse_family_unit(name)
@@ -259,17 +267,178 @@ def expand_dataset_names(names: list[str], data_root: Path | str | None,
     return out
 
 
+STATES = ("complete", "partial", "missing", "unreadable")
+"""What ``robustness datasets --data-root`` says about each catalogue entry."""
+
+PARTIAL_EVAL_HINT = "`robustness eval` refuses incomplete sets unless given --allow-partial"
+
+
+@dataclass(frozen=True)
+class SetStatus:
+    """The state of one catalogue entry under a data root, found by opening it as ``eval`` does."""
+
+    state: str
+    """One of :data:`STATES`."""
+    detail: str = ""
+    """partial: ``8 of 1000 classes``; unreadable: the first line of the layout error."""
+    folder: Path | None = None
+    """The folder the set was looked up in (None when missing)."""
+    notes: tuple[str, ...] = ()
+    """Further lines: the sets of a family that are not complete, the --allow-partial hint."""
+
+    def headline(self) -> str:
+        """``complete``, ``partial (8 of 1000 classes)``, ``missing``, ``unreadable: <why>``."""
+        if self.state == "unreadable":
+            return f"unreadable: {self.detail}"
+        return f"{self.state} ({self.detail})" if self.detail else self.state
+
+    def describe(self) -> str:
+        lines = [f"  status: {self.headline()}"]
+        if self.folder is not None:
+            lines.append(f"  read from: {self.folder}")
+        lines.extend(f"  {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's first line; one ending in ':' ("Looked for:") is completed by the next line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].endswith(":") and len(lines) > 1:
+        return f"{lines[0]} {lines[1]}"
+    return lines[0]
+
+
+def _coverage(spec: DatasetSpec, opened, val_cache: dict[Path, TestSet]) -> str:
+    """How much of a set an ``allow_partial`` open found, counted as its reader counts
+    completeness: class folders, or files for a flat ImageNet val (the val reader knows
+    the official count). Sets read through the val reader are counted on the val folder,
+    which is what that reader checks."""
+    if spec.layout.startswith(VAL_LAYOUT):
+        root = Path(opened.info.root)
+        if root not in val_cache:
+            val_cache[root] = open_imagenet_val(root, allow_partial=True)
+        val = val_cache[root]
+        where = "" if spec.name == "imagenet" else " in the ImageNet val folder"
+        if val.relpaths and all("/" not in p for p in val.relpaths):  # flat layout
+            return f"{len(val)} of {NUM_VAL_IMAGES} files{where}"
+        return f"{len(set(val.labels.tolist()))} of {DATASETS['imagenet'].num_classes} classes{where}"
+    scoring = opened.info.scoring
+    if scoring.label_targets is not None:  # ObjectNet: the classes its mapping files list
+        expected = len(scoring.label_targets)
+    elif scoring.class_subset is not None:
+        expected = len(scoring.class_subset)
+    else:
+        expected = spec.num_classes
+    return f"{len(set(opened.labels.tolist()))} of {expected} classes"
+
+
+def _set_status(name: str, spec: DatasetSpec, data_root: Path,
+                val_cache: dict[Path, TestSet]) -> SetStatus:  # fmt: skip
+    """Open ``name`` exactly as ``robustness eval`` would, then with ``allow_partial``."""
+    try:
+        folder = resolve_root(spec, data_root, None, name)
+    except LayoutError:
+        return SetStatus("missing")
+    for other in spec.needs:
+        try:
+            resolve_root(DATASETS[other], data_root, None, other)
+        except LayoutError:
+            return SetStatus("missing", f"it needs the {other} folder too, which is missing", folder)
+    try:
+        open_test_set(name, data_root)
+        return SetStatus("complete", folder=folder)
+    except (LayoutError, OSError):
+        pass
+    try:
+        opened = open_test_set(name, data_root, allow_partial=True)
+    except (LayoutError, OSError) as exc:
+        return SetStatus("unreadable", _first_line(exc), folder)
+    return SetStatus("partial", _coverage(spec, opened, val_cache), folder, (PARTIAL_EVAL_HINT,))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _family_status(spec: DatasetSpec, data_root: Path, val_cache: dict[Path, TestSet]) -> SetStatus:
+    """A corruption family on disk: every set ``eval`` would expand it to, each opened."""
+    try:
+        folder = resolve_root(spec, data_root, None, spec.name)
+    except LayoutError:
+        return SetStatus("missing")
+    try:
+        names = expand_dataset_names([spec.name], data_root)
+    except LayoutError as exc:  # the folder holds no <corruption>/<severity>/ sets
+        return SetStatus("unreadable", _first_line(exc), folder)
+    units = {name: _set_status(name, spec, data_root, val_cache) for name in names}
+    failed = [n for n, s in units.items() if s.state == "unreadable"]
+    partial = [n for n, s in units.items() if s.state == "partial"]
+    shown = (failed + partial)[:5]
+    notes = [f"{n}: {units[n].headline()}" for n in shown]
+    if len(failed) + len(partial) > len(shown):
+        notes.append(f"... and {len(failed) + len(partial) - len(shown)} more")
+    if failed:
+        return SetStatus("unreadable", f"{len(failed)} of {_count(len(names), 'set')} cannot be opened",
+                         folder, tuple(notes))  # fmt: skip
+    if partial:
+        return SetStatus("partial", f"{len(partial)} of {_count(len(names), 'set')} incomplete", folder,
+                         (*notes, PARTIAL_EVAL_HINT))  # fmt: skip
+    corruptions = {imagenet_c.parse_family_unit(n)[1] for n in names}  # type: ignore[index]
+    return SetStatus("complete", f"{_count(len(names), 'set')} of {_count(len(corruptions), 'corruption')}",
+                     folder)  # fmt: skip
+
+
+def _check_data_root(data_root: Path | str) -> Path:
+    data_root = Path(data_root)
+    if not data_root.is_dir():
+        what = "is a file, not a folder" if data_root.exists() else "does not exist"
+        raise UserInputError(
+            f"--data-root {data_root} {what}; expected the folder that holds the test sets' "
+            "folders (imagenet/val, imagenet-c, imagenet-r, ...). Pass an existing folder, or "
+            "leave out --data-root to print the catalogue alone.")
+    return data_root
+
+
+def catalogue_status(data_root: Path | str) -> dict[str, SetStatus]:
+    """Each catalogue entry's :class:`SetStatus` under ``data_root``: the set is opened by
+    :func:`open_test_set` (families: every set :func:`expand_dataset_names` finds) first as
+    ``eval`` opens it, then with ``allow_partial``. Raises :class:`UserInputError` when
+    ``data_root`` is not a folder."""
+    data_root = _check_data_root(data_root)
+    val_cache: dict[Path, TestSet] = {}
+    out = {}
+    for spec in DATASETS.values():
+        if spec.name in imagenet_c.FAMILIES:
+            out[spec.name] = _family_status(spec, data_root, val_cache)
+        elif spec.name == MEMORY_FAMILY:  # rendered from val: one of its sets stands for all
+            first = expand_dataset_names([MEMORY_FAMILY], None)[0]
+            out[spec.name] = _set_status(first, spec, data_root, val_cache)
+        else:
+            out[spec.name] = _set_status(spec.name, spec, data_root, val_cache)
+    return out
+
+
 def format_catalogue(data_root: Path | str | None = None) -> str:
-    """Human-readable list of all sets, their expected layout, and whether they were found."""
+    """Human-readable list of all sets and their expected layout; with ``data_root``, also each
+    set's status there (see :func:`catalogue_status`) and a one-line summary."""
+    statuses = catalogue_status(data_root) if data_root is not None else {}
     blocks = []
     for spec in DATASETS.values():
         block = f"== {spec.name}\n{spec.describe()}"
-        if data_root is not None:
-            found = [p for p in spec.candidate_roots(Path(data_root)) if p.is_dir()]
-            block += f"\n  found: {found[0]}" if found else "\n  found: no"
-            if found and spec.name in imagenet_c.FAMILIES:
-                for corruption, owner in imagenet_c.foreign_corruptions(found[0], spec.name).items():
+        status = statuses.get(spec.name)
+        if status is not None:
+            block += "\n" + status.describe()
+            if status.folder is not None and spec.name in imagenet_c.FAMILIES:
+                for corruption, owner in imagenet_c.foreign_corruptions(status.folder, spec.name).items():
                     block += (f"\n  not read here: {corruption}/ is an {owner} corruption; "
                               f"move it to <data-root>/{owner}")
         blocks.append(block)
-    return "\n\n".join(blocks) + "\n"
+    text = "\n\n".join(blocks) + "\n"
+    if data_root is not None:
+        counts = {state: sum(s.state == state for s in statuses.values()) for state in STATES}
+        summary = ", ".join(f"{counts[state]} {state}" for state in STATES
+                            if counts[state] or state != "unreadable")
+        text += f"\nsummary for {Path(data_root)}: {summary}\n"
+    return text

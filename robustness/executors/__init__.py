@@ -2,28 +2,42 @@
 
 Public API: :class:`ExecutorOptions`, :func:`submit_evaluation`, :func:`submit_build`,
 :func:`sweep_status`, :func:`plan_packs`; the config-file loader is
-:func:`robustness.config.load_executor_options`.
+:func:`robustness.config.load_executor_options`. Imported lazily, so that the command
+line's parser (which needs only the options) does not import torch.
 """
 
-from .build import BuildSweepReport, submit_build
-from .options import EXECUTORS, ExecutorOptions, make_executor
-from .packing import WorkPack, plan_packs
-from .state import SweepStatus, UnitState, sweep_status, unit_states
-from .sweep import SubmissionError, SweepReport, submit_evaluation
+from __future__ import annotations
 
-__all__ = [
-    "EXECUTORS",
-    "BuildSweepReport",
-    "ExecutorOptions",
-    "SubmissionError",
-    "SweepReport",
-    "SweepStatus",
-    "UnitState",
-    "WorkPack",
-    "make_executor",
-    "plan_packs",
-    "submit_build",
-    "submit_evaluation",
-    "sweep_status",
-    "unit_states",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "BuildSweepReport": ".build",
+    "submit_build": ".build",
+    "EXECUTORS": ".options",
+    "ExecutorOptions": ".options",
+    "make_executor": ".options",
+    "WorkPack": ".packing",
+    "plan_packs": ".packing",
+    "SweepStatus": ".state",
+    "UnitState": ".state",
+    "sweep_status": ".state",
+    "unit_states": ".state",
+    "SubmissionError": ".sweep",
+    "SweepReport": ".sweep",
+    "submit_evaluation": ".sweep",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

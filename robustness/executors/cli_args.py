@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from .options import EXECUTORS, ExecutorOptions
+from ..cli_types import POSITIVE_INT
+from .options import EXECUTORS, NUMERIC_OPTIONS, ExecutorOptions
 
 FLAG_TO_OPTION = {
     "executor": "executor",
@@ -32,21 +33,24 @@ def add_executor_arguments(parser: argparse.ArgumentParser, build: bool = False)
     g.add_argument("--config", default=None, metavar="FILE",
                    help="TOML/JSON file with an [executor] table; flags override it")
     g.add_argument("--slurm-partition", default=None, help="Slurm partition (default: the cluster's)")
-    g.add_argument("--gpus-per-job", type=int, default=None, help="GPUs per array task (default 1)")
-    g.add_argument("--cpus-per-job", type=int, default=None, help="CPUs per array task (default 8)")
-    g.add_argument("--mem-gb", type=float, default=None, help="memory per array task, GiB")
-    g.add_argument("--timeout-min", type=int, default=None,
+    limits = NUMERIC_OPTIONS  # each flag's type= checks the option's range (error: exit code 2)
+    g.add_argument("--gpus-per-job", type=limits["gpus_per_job"], default=None,
+                   help="GPUs per array task (default 1; 0: CPU-only jobs)")
+    g.add_argument("--cpus-per-job", type=limits["cpus_per_job"], default=None,
+                   help="CPUs per array task (default 8)")
+    g.add_argument("--mem-gb", type=limits["mem_gb"], default=None, help="memory per array task, GiB")
+    g.add_argument("--timeout-min", type=limits["timeout_min"], default=None,
                    help="time limit per array task, minutes (default 240); jobs are requeued at the limit")
-    g.add_argument("--array-parallelism", type=int, default=None,
+    g.add_argument("--array-parallelism", type=limits["array_parallelism"], default=None,
                    help="array tasks running at once (default 64)")
     g.add_argument("--log-dir", default=None, help="submitit/Slurm logs (default: OUT/slurm-logs)")
     g.add_argument("--no-wait", action="store_true",
                    help="submit and return; follow with `robustness status --out OUT`")
     if build:
-        g.add_argument("--shards", type=int, default=None,
+        g.add_argument("--shards", type=POSITIVE_INT, default=None,
                        help="array tasks the source images are split over (default: --array-parallelism)")
     else:
-        g.add_argument("--units-per-job", type=int, default=None,
+        g.add_argument("--units-per-job", type=limits["units_per_job"], default=None,
                        help="test sets of one model per array task, e.g. 75 for ImageNet-C (default 1)")
         g.add_argument("--only-failed", action="store_true", help="resubmit only units that failed")
         g.add_argument("--recheck", action="store_true",

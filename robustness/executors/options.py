@@ -12,7 +12,22 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..cli_types import NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, NumberRange
+
 EXECUTORS = ("local", "slurm", "submitit-local")
+
+NUMERIC_OPTIONS: dict[str, NumberRange] = {
+    "gpus_per_job": NON_NEGATIVE_INT,
+    "cpus_per_job": POSITIVE_INT,
+    "mem_gb": POSITIVE_FLOAT,
+    "timeout_min": POSITIVE_INT,
+    "array_parallelism": POSITIVE_INT,
+    "units_per_job": POSITIVE_INT,
+    "max_array_size": POSITIVE_INT,
+    "max_timeouts": NON_NEGATIVE_INT,
+    "poll_seconds": POSITIVE_FLOAT,
+}
+"""Allowed range of each numeric option (also the ``type=`` of its command-line flag)."""
 
 
 @dataclass
@@ -42,15 +57,22 @@ class ExecutorOptions:
         return Path(self.log_dir) if self.log_dir else Path(out) / "slurm-logs"
 
 
+def option_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` is not allowed for option ``name`` (``"must be ..."``), or None."""
+    if name == "executor" and value not in EXECUTORS:
+        return f"must be one of {', '.join(EXECUTORS)}, got {value!r}"
+    if name == "mem_gb" and value is None:  # the partition's default
+        return None
+    limits = NUMERIC_OPTIONS.get(name)
+    return None if limits is None else limits.problem(value)
+
+
 def check_options(opts: ExecutorOptions) -> None:
     """Raise ValueError naming the bad option and the allowed values."""
-    if opts.executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {opts.executor!r}")
-    for name in ("cpus_per_job", "timeout_min", "array_parallelism", "units_per_job", "max_array_size"):
-        if int(getattr(opts, name)) < 1:
-            raise ValueError(f"{name} must be at least 1, got {getattr(opts, name)!r}")
-    if int(opts.gpus_per_job) < 0:
-        raise ValueError(f"gpus_per_job must be 0 or more, got {opts.gpus_per_job!r}")
+    for name in ("executor", *NUMERIC_OPTIONS):
+        problem = option_problem(name, getattr(opts, name))
+        if problem is not None:
+            raise ValueError(f"{name} {problem}")
 
 
 def option_names() -> list[str]:

@@ -21,17 +21,21 @@ started), ``partial`` (checkpointed parts on disk), ``pending`` (nothing yet).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..store import Store, safe_name
+import numpy as np
+
+from ..datasets.fingerprint import test_set_fingerprint
+from ..store import Store
 from .packing import Unit
 
-STATES = ("done", "failed", "running", "queued", "partial", "pending")
+STATES = ("done", "stale", "failed", "locked", "running", "queued", "partial", "pending")
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,10 @@ class UnitState:
     model: str
     test_set: str
     state: str  # one of STATES
-    error: str | None = None
+    error: str | None = None  # failed: the error; stale: what changed; locked: who holds it
     path: str | None = None  # the unit folder, when there is one
     job_id: str | None = None  # the job that last ran it, when known
+    images_done: int | None = None  # partial: images checkpointed so far
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -64,26 +69,131 @@ def _matches(spec: dict[str, Any] | None, model: str, test_set: str, precision: 
     return save_logits is None or bool(spec.get("save_logits")) == bool(save_logits)
 
 
+@dataclass
+class StaleCheck:
+    """Tells a finished unit whose inputs changed, without loading its model.
+
+    Checked: the weights file the unit recorded (size and modification time), a weights
+    file given for this run (its SHA-256 against the unit's), and the test set's image
+    list (re-listed through ``open_set(name, provenance)`` and fingerprinted). The exact
+    key, which also covers the preprocessing, is compared by every job before it skips a
+    unit; ``--recheck`` submits every unit so that jobs compare it.
+    """
+
+    weights: dict[str, str] | None = None  # model -> weights file of a run; None: not a run (status)
+    open_set: Callable[[str, dict[str, Any]], Any] | None = None
+    _sha: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    _fingerprints: dict[str, str | None] = field(default_factory=dict)
+
+    def reason(self, model: str, spec: dict[str, Any]) -> str | None:
+        prov = spec.get("provenance", {})
+        recorded = prov.get("weights_file")
+        if recorded:
+            path = Path(recorded["path"])
+            try:
+                st = path.stat()
+            except OSError:
+                st = None
+            if st is None or (st.st_size, st.st_mtime_ns) != (recorded["size"], recorded["mtime_ns"]):
+                return f"weights file {path} changed since the unit was computed"
+        given = None if self.weights is None else self.weights.get(model)
+        if given is not None and self._file_sha(Path(given)) != spec.get("model", {}).get("weights_sha256"):
+            return f"--weights file {given} is not the weights the unit was computed with"
+        if self.weights is not None and given is None and recorded is not None:
+            return f"computed with --weights {recorded['path']}; this run gives no --weights"
+        return self._images_reason(spec, prov)
+
+    def _file_sha(self, path: Path) -> str | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in self._sha:
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            self._sha[key] = digest.hexdigest()
+        return self._sha[key]
+
+    def _images_reason(self, spec: dict[str, Any], prov: dict[str, Any]) -> str | None:
+        images = spec.get("test_set", {}).get("images")
+        name = spec.get("test_set", {}).get("name")
+        if self.open_set is None or not images or not name:
+            return None
+        cache_key = json.dumps([name, prov.get("test_set_root"), prov.get("open_options"),
+                                images.get("mode")], sort_keys=True, default=str)
+        if cache_key not in self._fingerprints:
+            try:
+                test_set = self.open_set(name, prov)
+                self._fingerprints[cache_key] = test_set_fingerprint(test_set, images["mode"]).sha256
+                self._fingerprints[cache_key + "#n"] = str(len(test_set))
+            except Exception:  # the set cannot be opened here (other machine, moved): not judged
+                self._fingerprints[cache_key] = None
+        now = self._fingerprints[cache_key]
+        if now is None or now == images.get("sha256"):
+            return None
+        return (f"the images of {name} changed since the unit was computed "
+                f"({images.get('count')} then, {self._fingerprints[cache_key + '#n']} now)")
+
+
+def recorded_set_opener(open_test_set: Callable) -> Callable[[str, dict[str, Any]], Any]:
+    """``(set name, unit provenance) -> test set`` opened from the folder and options the unit
+    recorded (what ``robustness status`` uses)."""
+    def open_set(name: str, provenance: dict[str, Any]) -> Any:
+        return open_test_set(name, None, root=provenance["test_set_root"],
+                             **provenance.get("open_options", {}))
+
+    return open_set
+
+
+def _images_done(unit_dir: Path) -> int:
+    total = 0
+    for part in sorted((unit_dir / "parts").glob("part-*.npz")):
+        try:
+            with np.load(part, allow_pickle=False) as z:
+                total += len(z["index"])
+        except Exception:  # a torn part is redone
+            break
+    return total
+
+
 def store_state(store: Store, model: str, test_set: str, precision: str | None = None,
-                save_logits: bool | None = None) -> UnitState:
-    """The unit's state from its folders in the store (done, failed, partial or pending)."""
-    folder = store.units_root / safe_name(model) / safe_name(test_set)
+                save_logits: bool | None = None, stale: StaleCheck | None = None) -> UnitState:
+    """The unit's state from its folders in the store: done, stale (with ``stale``), failed,
+    locked (another run computes it now), partial or pending."""
     failed: UnitState | None = None
     partial: UnitState | None = None
-    for unit_dir in sorted(folder.glob("*/")) if folder.is_dir() else []:
-        spec = _read_json(unit_dir / "spec.json")
-        if (unit_dir / "meta.json").is_file() and (unit_dir / "records.npz").is_file():
-            if _matches(spec, model, test_set, precision, save_logits):
-                return UnitState(model, test_set, "done", path=str(unit_dir))
+    locked: UnitState | None = None
+    done: UnitState | None = None
+    for unit in store.pair_units(model, test_set):
+        spec = unit.read_spec()
+        if unit.finished():
+            if unit.superseded() or not _matches(spec, model, test_set, precision, save_logits):
+                continue
+            why = stale.reason(model, spec or {}) if stale is not None else None
+            done = UnitState(model, test_set, "stale" if why else "done", error=why, path=str(unit.root))
             continue
-        error = _read_json(unit_dir / "error.json")
+        holder = unit.lock_holder()
+        if holder is not None and _matches(spec, model, test_set, precision, save_logits):
+            locked = UnitState(model, test_set, "locked", path=str(unit.root),
+                               error=f"host {holder.get('host')}, pid {holder.get('pid')}, "
+                               f"since {holder.get('started')}")
+            continue
+        error = _read_json(unit.error)
         if error is not None and error.get("model", model) == model:
-            failed = UnitState(model, test_set, "failed", error=error.get("error"), path=str(unit_dir))
-        elif any((unit_dir / "parts").glob("part-*.npz")) and _matches(
-            spec, model, test_set, precision, save_logits
-        ):
-            partial = UnitState(model, test_set, "partial", path=str(unit_dir))
-    return failed or partial or UnitState(model, test_set, "pending")
+            failed = UnitState(model, test_set, "failed", error=error.get("error"), path=str(unit.root))
+        elif unit.part_files() and _matches(spec, model, test_set, precision, save_logits):
+            partial = UnitState(model, test_set, "partial", path=str(unit.root),
+                                images_done=_images_done(unit.root))
+    if done is not None and done.state == "done":
+        return done
+    pair_error = store.read_pair_error(model, test_set)
+    if pair_error is not None and failed is None:
+        failed = UnitState(model, test_set, "failed", error=pair_error.get("error"),
+                           path=str(store.pair_dir(model, test_set)))
+    return locked or done or failed or partial or UnitState(model, test_set, "pending")
 
 
 # --------------------------------------------------------------------------- the sweep ledger
@@ -139,15 +249,15 @@ def _job_view(plans: Sequence[dict[str, Any]], out: str | Path) -> dict[Unit, Un
 
 
 def unit_states(out: str | Path, units: Iterable[Unit], precision: str | None = None,
-                save_logits: bool | None = None) -> list[UnitState]:
+                save_logits: bool | None = None, stale: StaleCheck | None = None) -> list[UnitState]:
     """State of each unit from the store and the sweep ledger (see the module docstring)."""
     store = Store(out)
     jobs = _job_view(read_plans(out), out)
     states = []
     for model, test_set in units:
-        from_store = store_state(store, model, test_set, precision, save_logits)
+        from_store = store_state(store, model, test_set, precision, save_logits, stale)
         from_job = jobs.get((model, test_set))
-        if from_store.state == "done" or from_job is None:
+        if from_store.state in ("done", "locked") or from_job is None:
             states.append(from_store)
         elif from_job.state == "queued" and from_store.state in ("failed", "partial"):
             states.append(UnitState(model, test_set, from_store.state, from_store.error,
@@ -158,15 +268,6 @@ def unit_states(out: str | Path, units: Iterable[Unit], precision: str | None = 
         else:
             states.append(from_store)
     return states
-
-
-def planned_units(out: str | Path) -> list[Unit]:
-    """Units named by any sweep's plan, first appearance first."""
-    seen: dict[Unit, None] = {}
-    for plan in read_plans(out):
-        for model, test_set in plan.get("units", []):
-            seen[(model, test_set)] = None
-    return list(seen)
 
 
 @dataclass
@@ -184,10 +285,17 @@ class SweepStatus:
 
     def describe(self, limit: int = 50) -> str:
         counts = self.counts()
-        lines = [f"{len(self.states)} units: " + ", ".join(f"{counts[k]} {k}" for k in STATES)]
+        lines = [counts_line(counts)]
+        for s in self.of("stale")[:limit]:
+            lines.append(f"  STALE {s.model} on {s.test_set}: {s.error}; `eval` recomputes it")
         for s in self.of("failed")[:limit]:
             where = f" (job {s.job_id})" if s.job_id else ""
             lines.append(f"  FAILED {s.model} on {s.test_set}{where}: {s.error}")
+        for s in self.of("locked")[:limit]:
+            lines.append(f"  computing {s.model} on {s.test_set} in another run ({s.error})")
+        for s in self.of("partial")[:limit]:
+            lines.append(f"  partly done {s.model} on {s.test_set}: {s.images_done} images "
+                         "checkpointed; `eval` resumes it")
         for s in self.of("running")[:limit]:
             lines.append(f"  started {s.model} on {s.test_set} (job {s.job_id}): running now, or killed")
         for s in self.of("queued")[:limit]:
@@ -195,17 +303,24 @@ class SweepStatus:
         return "\n".join(lines)
 
 
-def sweep_status(out: str | Path) -> SweepStatus:
-    """States of every planned unit and every finished unit under ``out`` (the store alone)."""
+def counts_line(counts: dict[str, int]) -> str:
+    """``"6 units: 4 done, 2 failed"``: the states that occur, in the order of STATES."""
+    shown = ", ".join(f"{counts[k]} {k}" for k in STATES if counts.get(k))
+    return f"{sum(counts.values())} units" + (f": {shown}" if shown else "")
+
+
+def sweep_status(out: str | Path, stale: StaleCheck | None = None) -> SweepStatus:
+    """States of every planned unit and every unit folder under ``out`` (the store alone).
+
+    ``stale``: how to tell finished units whose inputs changed (see :class:`StaleCheck`);
+    None checks nothing."""
     precision_of: dict[Unit, tuple[str | None, bool | None]] = {}
     for plan in read_plans(out):
         for model, test_set in plan.get("units", []):
             precision_of[(model, test_set)] = (plan.get("precision"), plan.get("save_logits"))
     units = list(precision_of)
-    for unit in Store(out).iter_units():
-        spec = _read_json(unit.root / "spec.json") or _read_json(unit.meta) or {}
-        pair = (spec.get("model", {}).get("name"), spec.get("test_set", {}).get("name"))
-        if None not in pair and pair not in precision_of:
+    for pair in Store(out).pairs():
+        if pair not in precision_of:
             precision_of[pair] = (None, None)
             units.append(pair)
     groups: dict[tuple[str | None, bool | None], list[Unit]] = {}
@@ -213,6 +328,6 @@ def sweep_status(out: str | Path) -> SweepStatus:
         groups.setdefault(precision_of[unit], []).append(unit)
     by_unit: dict[Unit, UnitState] = {}
     for (precision, save_logits), members in groups.items():
-        for state in unit_states(out, members, precision, save_logits):
+        for state in unit_states(out, members, precision, save_logits, stale):
             by_unit[(state.model, state.test_set)] = state
     return SweepStatus([by_unit[u] for u in units])

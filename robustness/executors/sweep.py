@@ -3,9 +3,13 @@
 ``submit_evaluation`` is the one call behind ``robustness eval --executor ...``:
 
 1. every requested (model, test set) unit gets a state from the results folder
-   (:mod:`robustness.executors.state`, by name: no model is loaded here);
-2. units not done (or, with ``only_failed``, only the failed ones) are packed
-   one model per job, ``units_per_job`` test sets per job;
+   (:mod:`robustness.executors.state`: no model is loaded here; a finished unit
+   whose weights file or images changed is *stale*);
+2. locally, every requested unit (with ``only_failed``, the failed ones) goes to
+   the engine, which loads each model and skips a unit only when a finished unit
+   of exactly its key exists. On Slurm, units not done (stale ones included; with
+   ``only_failed``, the failed ones) are packed one model per job,
+   ``units_per_job`` test sets per job, and every job compares exact keys;
 3. the packs go to Slurm as one job array through submitit; logs land in
    ``OUT/slurm-logs/<sweep id>/<job id>_<task>_log.{out,err}``;
 4. with ``wait=True`` the launcher prints pending / running / done / failed as
@@ -28,17 +32,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine import EvalConfig, run_evaluation
+from corruptions.errors import UserInputError
+
+from ..datasets import open_test_set as open_named_test_set
+from ..engine import EvalConfig, UnitResult, run_evaluation, set_options, set_root
+from ..preflight import OpenedSets, preflight
 from ..store import atomic_write_json
 from .jobs import EvalPack, EvalRequest, job_config
 from .options import ExecutorOptions, make_executor
 from .packing import Unit, WorkPack, plan_packs
-from .state import STATES, SweepStatus, UnitState, sweeps_root, unit_states
+from .state import StaleCheck, SweepStatus, UnitState, counts_line, sweeps_root, unit_states
 
 Echo = Callable[[str], None]
 
 
-class SubmissionError(RuntimeError):
+class SubmissionError(RuntimeError, UserInputError):
     """The scheduler refused the jobs (bad partition, resources, account...)."""
 
 
@@ -66,6 +74,7 @@ class SweepReport:
     log_dir: str | None = None
     submitted: list[Unit] = field(default_factory=list)
     job_logs: dict[str, str] = field(default_factory=dict)  # job id -> stderr log of jobs that left units unfinished
+    results: list[UnitResult] = field(default_factory=list)  # local runs: what the engine did per unit
 
     @property
     def status(self) -> SweepStatus:
@@ -74,6 +83,26 @@ class SweepReport:
     @property
     def ok(self) -> bool:
         return all(s.state == "done" for s in self.states)
+
+    def accuracy_table(self, limit: int = 40) -> str:
+        """The units this local run computed or found finished: top-1 per model and test set."""
+        rows = [r for r in self.results if r.status in ("done", "cached")]
+        if not rows:
+            return ""
+        width = max(len(r.model) for r in rows[:limit])
+        set_width = max(len(r.test_set) for r in rows[:limit])
+        lines = [f"{'model':{width}s}  {'test set':{set_width}s}  {'top-1 %':>7s}  {'images':>7s}  note"]
+        for r in rows[:limit]:
+            notes = ["computed" if r.status == "done" else "already finished"]
+            if r.partial:
+                notes.append(f"PARTIAL SET: {r.partial}")
+            if r.n_skipped:
+                notes.append(f"{r.n_skipped} unreadable images skipped")
+            lines.append(f"{r.model:{width}s}  {r.test_set:{set_width}s}  {r.top1:7.2f}  {r.n:7d}  "
+                         + "; ".join(notes))
+        if len(rows) > limit:
+            lines.append(f"... and {len(rows) - limit} more units (see the results-*.csv tables)")
+        return "\n".join(lines)
 
     def describe(self) -> str:
         lines = [self.status.describe()]
@@ -147,6 +176,16 @@ def _absolute_values(paths: dict[str, str]) -> dict[str, str]:
             for k, v in paths.items()}
 
 
+def _set_opener(open_test_set: Callable, data_root, roots: dict[str, str],
+                dataset_options: dict[str, dict[str, Any]]) -> Callable[[str, dict[str, Any]], Any]:
+    """``(set name, unit provenance) -> test set``, opened as this run's jobs will open it."""
+    def open_set(name: str, provenance: dict[str, Any]) -> Any:
+        return open_test_set(name, data_root, root=set_root(name, roots),
+                             **set_options(name, dataset_options))
+
+    return open_set
+
+
 def new_sweep_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
@@ -155,8 +194,10 @@ def write_plan(sweep_dir: Path, plan: dict[str, Any]) -> None:
     atomic_write_json(sweep_dir / "plan.json", plan)
 
 
-def _run_local(models, test_sets, out, units: list[Unit], **run_kwargs) -> dict[Unit, UnitState]:
-    """Today's in-process runner over ``units``; returns failures the store may not hold."""
+def _run_local(models, test_sets, out, units: list[Unit], results: list[UnitResult],
+               **run_kwargs) -> dict[Unit, UnitState]:
+    """The in-process runner over ``units``; appends the engine's results to ``results`` and
+    returns failures the store may not hold."""
     failures: dict[Unit, UnitState] = {}
     if set(units) == {(m, s) for m in models for s in test_sets}:
         groups = [(list(models), list(test_sets))]
@@ -165,6 +206,7 @@ def _run_local(models, test_sets, out, units: list[Unit], **run_kwargs) -> dict[
         groups = [([m], sets) for m, sets in groups]
     for group_models, group_sets in groups:
         summary = run_evaluation(group_models, group_sets, out, **run_kwargs)
+        results.extend(summary.results)
         for r in summary.failed:
             failures[(r.model, r.test_set)] = UnitState(r.model, r.test_set, "failed", error=r.error)
         for model, err in summary.model_errors.items():
@@ -193,9 +235,10 @@ def submit_evaluation(
 ) -> SweepReport:
     """Evaluate every model on every test set with the chosen executor; see the module docstring.
 
-    ``only_failed``: submit only units whose last run failed. ``recheck``: submit
-    every unit, done or not (jobs skip units whose exact key is finished; use it
-    after changing weights files, which the by-name view cannot see).
+    ``only_failed``: run only units whose last run failed (whatever the cause: the
+    model did not load, the set did not open, the unit failed). ``recheck``: on
+    Slurm, submit every unit, done or not (jobs skip units whose exact key is
+    finished; use it after upgrading a library that may change preprocessing).
     ``load_model`` / ``open_test_set`` / ``dataset_options`` as in
     :func:`robustness.engine.run_evaluation` (they are pickled into the jobs). Returns a :class:`SweepReport`.
     """
@@ -203,29 +246,41 @@ def submit_evaluation(
     config = config or EvalConfig()
     out = Path(out)
     roots = dict(roots or {})
-    weights = dict(weights or {})
+    local = options.executor == "local"
+    opened = OpenedSets(open_test_set or open_named_test_set)
+    weights = preflight(models, test_sets, out, data_root=data_root, roots=roots,
+                        dataset_options=dict(dataset_options or {}), weights=dict(weights or {}),
+                        config=config, open_test_set=opened, check_device=local)
+    echo(f"{len(models)} model(s) x {len(test_sets)} test set(s) -> {out}")
     precision = expected_precision(config, options)
     requested = [(m, s) for m in models for s in test_sets]
-    before = unit_states(out, requested, precision, config.save_logits)
+    stale = None if local else StaleCheck(weights, _set_opener(opened, data_root, roots,
+                                                               dict(dataset_options or {})))
+    before = unit_states(out, requested, precision, config.save_logits, stale)
     if only_failed:
         todo = [(s.model, s.test_set) for s in before if s.state == "failed"]
-    elif recheck:
+    elif recheck or local:
         todo = list(requested)
     else:
         todo = [(s.model, s.test_set) for s in before if s.state != "done"]
     held = _queued_elsewhere(before, options.executor)
     todo = [u for u in todo if u not in held]
-    echo(_counts_line(before) + f" -> {len(todo)} to run"
-         + (f" ({len(held)} still held by queued jobs of an earlier launch)" if held else ""))
+    if local and not only_failed:
+        echo(_counts_line(before) + " -> each model is loaded and a unit is skipped only when a "
+             "finished unit of exactly its key exists")
+    else:
+        echo(_counts_line(before) + f" -> {len(todo)} to run"
+             + (f" ({len(held)} still held by queued jobs of an earlier launch)" if held else ""))
 
-    if options.executor == "local":
+    if local:
         run_kwargs = dict(data_root=data_root, roots=roots, config=config, weights=weights,
-                          load_model=load_model, open_test_set=open_test_set,
+                          load_model=load_model, open_test_set=opened,
                           dataset_options=dict(dataset_options or {}))
-        failures = _run_local(models, test_sets, out, todo, **run_kwargs) if todo else {}
+        results: list[UnitResult] = []
+        failures = _run_local(models, test_sets, out, todo, results, **run_kwargs) if todo else {}
         after = unit_states(out, requested, precision, config.save_logits)
         states = [failures.get((s.model, s.test_set), s) if s.state != "done" else s for s in after]
-        return SweepReport(states, submitted=todo)
+        return SweepReport(states, submitted=todo, results=results)
 
     if not todo:
         return SweepReport(before)
@@ -293,8 +348,7 @@ def _submit(packs: list[WorkPack], request: EvalRequest, sweep_dir: Path, option
 
 
 def _counts_line(states: Sequence[UnitState]) -> str:
-    counts = SweepStatus(list(states)).counts()
-    return f"{len(states)} units: " + ", ".join(f"{counts[k]} {k}" for k in STATES)
+    return counts_line(SweepStatus(list(states)).counts())
 
 
 def poll_delays(longest: float, first: float = 1.0, factor: float = 1.5):

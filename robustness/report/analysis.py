@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import UserInputError
 from ..stats.bootstrap import bootstrap_accuracies, percentile_interval
 from ..stats.corruption import (
     COMMON_CORRUPTIONS,
@@ -36,6 +37,7 @@ from ..stats.fits import TRANSFORMS, FitResult, effective_robustness, fit_line
 from ..stats.intervals import newcombe_difference
 from ..stats.paired import mcnemar_exact
 from ..store import Store, UnitDir
+from .tables import accuracy_overview
 
 #: sets whose stored ``baseline`` is empty but which re-score the baseline's own images
 PAIRED_BASELINES = {"imagenet-real": "imagenet"}
@@ -488,7 +490,7 @@ def write_analysis(acc: pd.DataFrame, result: Analysis, out: str | Path,
 
 def report_from_store(store: Store, options: AnalysisOptions | None = None) -> tuple[pd.DataFrame, Analysis]:
     """The accuracy frame and the analysis of every finished unit in ``store``."""
-    from .tables import units_frame
+    from .tables import partial_notes, units_frame
 
     opts = options or AnalysisOptions()
     units = units_frame(store)
@@ -497,7 +499,7 @@ def report_from_store(store: Store, options: AnalysisOptions | None = None) -> t
                                 "`robustness eval` first")
     acc = accuracy_frame_from_units(units)
     gaps, notes = gaps_from_records(units, opts.n_resamples, opts.alpha, opts.seed)
-    return acc, analyze(acc, gaps, opts, notes)
+    return acc, analyze(acc, gaps, opts, [*partial_notes(units), *notes])
 
 
 def write_report(store: Store, out: str | Path, options: AnalysisOptions | None = None) -> list[Path]:
@@ -530,7 +532,8 @@ def options_from_args(args: argparse.Namespace) -> AnalysisOptions:
     scales = tuple(s.strip() for s in args.scales.split(",") if s.strip())
     unknown = [s for s in scales if s not in TRANSFORMS]
     if unknown:
-        raise SystemExit(f"--scales: unknown scale(s) {unknown}; expected some of {TRANSFORMS}")
+        raise UserInputError(f"--scales {args.scales}: unknown scale(s) {', '.join(unknown)}; "
+                             f"expected some of {', '.join(TRANSFORMS)}, e.g. --scales probit,logit")
     return AnalysisOptions(scales=scales, plot_scale=args.plot_scale, fit_models=args.fit_models,
                            n_bootstrap=args.bootstrap, seed=args.seed, plots=not args.no_plots,
                            n_resamples=getattr(args, "resamples", 2000))
@@ -555,4 +558,7 @@ def run_report(args: argparse.Namespace) -> int:
         return 1
     for path in written:
         print(path)
+    summary = Path(args.out) / "summary-all.csv"
+    if summary.is_file():
+        print(accuracy_overview(pd.read_csv(summary)))
     return 0

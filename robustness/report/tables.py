@@ -5,8 +5,12 @@ Per test set: ``results-<set>.csv`` with timm's columns
 then, for sets with a baseline, ``top1_diff,top5_diff,rank_diff`` computed as
 timm's ``results/generate_csv_results.py`` does (but numeric: no ``+`` strings,
 no thousands separators), then ``n``, ``top1_low,top1_high`` (95% Clopper-Pearson
-interval of top1) and, for class-subset sets, the unrestricted 1000-way
-``top1_1000way,top5_1000way``. All accuracies are percent.
+interval of top1), for class-subset sets the unrestricted 1000-way
+``top1_1000way,top5_1000way``, and last ``n_skipped`` (unreadable images left out
+under ``--skip-bad-images``) and ``partial`` (empty for a complete set, else the
+reader's words for what is missing, under ``--allow-partial``). All accuracies are
+percent. ``models.csv`` gives each model's source, weights (file or cache entry)
+and the SHA-256 of the weights its units were computed with.
 
 timm's diff rule: sort each table by (top1 desc, top5 desc, model asc); rows
 are matched on (model, img_size); ``top1_diff = top1 - top1_base``;
@@ -64,6 +68,11 @@ def units_frame(store: Store) -> pd.DataFrame:
                 "k1_all": int(rec["correct1_all"].sum()),
                 "k5_all": int(rec["correct5_all"].sum()),
                 "subset": _restricted(ts.get("scoring", {})),
+                "n_skipped": len(meta.get("skipped_images", [])),
+                "partial": meta.get("partial") or "",
+                "source": info.get("source", ""),
+                "weights": info.get("weights", ""),
+                "weights_sha256": info.get("weights_sha256") or "",
                 "key": meta["key"],
                 "finished_at": meta.get("finished_at", ""),
                 "path": str(unit.root),
@@ -153,7 +162,50 @@ def test_set_table(units: pd.DataFrame, test_set: str) -> pd.DataFrame:
         out["top1_1000way"] = np.round(100.0 * stats["k1_all"] / stats["n"], 3).to_numpy()
         out["top5_1000way"] = np.round(100.0 * stats["k5_all"] / stats["n"], 3).to_numpy()
         extra += ["top1_1000way", "top5_1000way"]
-    return out[cols + extra]
+    out["n_skipped"] = stats["n_skipped"].to_numpy()
+    out["partial"] = stats["partial"].to_numpy()
+    return out[cols + extra + ["n_skipped", "partial"]]
+
+
+MODEL_COLUMNS = ["model", "family", "kind", "source", "param_count", "img_size", "crop_pct",
+                 "interpolation", "weights", "weights_sha256"]
+
+
+def models_table(units: pd.DataFrame) -> pd.DataFrame:
+    """``models.csv``: one row per model and weights, with the weights' provenance."""
+    rows = units.drop_duplicates(["model", "weights_sha256"]).sort_values("model", kind="mergesort")
+    return rows[MODEL_COLUMNS].reset_index(drop=True)
+
+
+def accuracy_overview(summary: pd.DataFrame, max_models: int = 20, max_sets: int = 6) -> str:
+    """A short text table of top-1 (%) per model and test set, from a ``summary-*.csv`` frame."""
+    sets = [c for c in summary.columns if c.endswith(":top1")][:max_sets]
+    if summary.empty or not sets:
+        return ""
+    shown = summary[["model", *sets]].head(max_models).rename(columns=lambda c: c.removesuffix(":top1"))
+    text = shown.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.2f}")
+    more = []
+    if len(summary) > max_models:
+        more.append(f"{len(summary) - max_models} more models")
+    n_sets = sum(c.endswith(":top1") for c in summary.columns)
+    if n_sets > max_sets:
+        more.append(f"{n_sets - max_sets} more test sets")
+    return "top-1 (%)\n" + text + (f"\n... and {', '.join(more)} in summary-all.csv" if more else "")
+
+
+def partial_notes(units: pd.DataFrame) -> list[str]:
+    """Notes on units computed on an incomplete set (one per set) or with unreadable images
+    skipped (one per unit)."""
+    notes = []
+    partial = units[units["partial"] != ""]
+    for (test_set, reason), group in partial.groupby(["test_set", "partial"], sort=True):
+        models = sorted(group["model"])
+        shown = ", ".join(models[:3]) + (f" and {len(models) - 3} more" if len(models) > 3 else "")
+        notes.append(f"PARTIAL {test_set}: {reason}; evaluated so for {shown}")
+    for row in units[units["n_skipped"] > 0].itertuples(index=False):
+        notes.append(f"SKIPPED IMAGES {row.model} on {row.test_set}: {row.n_skipped} unreadable "
+                     "image(s) left out (listed in the unit's meta.json)")
+    return notes
 
 
 def family_summary(units: pd.DataFrame, family: str | None = None) -> pd.DataFrame:
@@ -212,5 +264,8 @@ def write_tables(store: Store, out: str | Path, test_sets: Iterable[str] | None 
         written.append(path)
     path = out / "summary-all.csv"
     family_summary(units).to_csv(path, index=False, float_format="%.3f")
+    written.append(path)
+    path = out / "models.csv"
+    models_table(units).to_csv(path, index=False, float_format="%.3f")
     written.append(path)
     return written

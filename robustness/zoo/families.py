@@ -11,10 +11,12 @@ that family's kind. Otherwise it is ``'vit'`` when its architecture name starts 
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from importlib import resources
 
+from robustness.zoo.errors import UnknownModelError
 from robustness.zoo.names import ModelName, parse_model_name
 
 FAMILIES_FILE = "families.json"
@@ -70,7 +72,10 @@ def list_family(name: str) -> list[str]:
     """Canonical model names of a family (``'vit'`` or ``'family:vit'``), aggregates expanded."""
     key = name.removeprefix("family:")
     if key not in FAMILIES:
-        raise KeyError(f"unknown model family {name!r}; known families: {', '.join(FAMILIES)}")
+        close = difflib.get_close_matches(key, list(FAMILIES), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise UnknownModelError(f"unknown model family {name!r}{hint} Known families: "
+                                f"{', '.join(FAMILIES)} (see `robustness models`)")
     spec = FAMILIES[key]
     names = list(spec.models)
     for member in spec.union_of:

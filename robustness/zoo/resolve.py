@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+from corruptions.errors import UserInputError
 from robustness.zoo.errors import UnknownModelError
 from robustness.zoo.families import FAMILIES, list_family
 from robustness.zoo.local_dir import canonical_local_dir_name, is_local_dir_name
@@ -13,6 +16,7 @@ from robustness.zoo.names import (
     canonical_model_name,
     is_timm_in1k,
 )
+from robustness.zoo.weight_files import weights_file_problem
 
 _WILDCARD_CHARS = set("*?[")
 
@@ -49,10 +53,7 @@ def _expand_one(item: str) -> list[str]:
     if is_local_dir_name(item):
         return [canonical_local_dir_name(item)]
     if item.startswith("family:") or item in FAMILIES:
-        try:
-            return list_family(item)
-        except KeyError as exc:
-            raise UnknownModelError(str(exc.args[0])) from exc
+        return list_family(item)
     if _WILDCARD_CHARS & set(item):
         matches = expand_wildcard(item)
         if not matches:
@@ -79,3 +80,50 @@ def resolve_model_names(names: list[str] | str) -> list[str]:
         if item:
             resolved.extend(_expand_one(item))
     return list(dict.fromkeys(resolved))
+
+
+def _canonical_or_none(name: str) -> str | None:
+    try:
+        if is_local_dir_name(name):
+            return canonical_local_dir_name(name)
+        return canonical_model_name(name)
+    except Exception:  # not a zoo name (a user's own loader's name): matched as written
+        return None
+
+
+def match_weights(weights: Mapping[str, str | Path], models: Sequence[str]) -> dict[str, str]:
+    """``--weights NAME=FILE`` entries keyed by the run's model names.
+
+    ``NAME`` is resolved exactly as ``--models`` resolves a name, so the short name
+    (``resnet18``) and the full one (``resnet18.a1_in1k``) both reach the model
+    ``resnet18.a1_in1k``. An entry that reaches no model of the run, two entries for
+    one model, or a file that does not exist are errors (:class:`UserInputError`).
+    """
+    targets: dict[str, str] = {}
+    for model in models:
+        targets[model] = model
+        canonical = _canonical_or_none(model)
+        if canonical is not None:
+            targets.setdefault(canonical, model)
+    out: dict[str, str] = {}
+    for name, file in weights.items():
+        target = targets.get(name)
+        if target is None:
+            canonical = _canonical_or_none(name)
+            target = targets.get(canonical) if canonical is not None else None
+        if target is None:
+            shown = ", ".join(list(models)[:8]) + (" ..." if len(models) > 8 else "")
+            raise UserInputError(f"--weights {name}={file}: {name!r} is not a model of this run "
+                                 f"({shown}); name one of them, or add it to --models")
+        if target in out:
+            raise UserInputError(f"--weights: two files for model {target} ({out[target]} and {file}); "
+                                 "give one")
+        path = Path(file).expanduser()
+        if not path.is_file():
+            raise UserInputError(f"--weights {name}={file}: no such file; give the path of a "
+                                 ".safetensors or state-dict file")
+        problem = weights_file_problem(path)
+        if problem is not None:
+            raise UserInputError(f"--weights {name}={file}: {problem}")
+        out[target] = str(path.resolve())
+    return out

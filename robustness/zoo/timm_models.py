@@ -15,6 +15,7 @@ checkpoint filter and loads strictly, exactly as after a download. A user's file
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,12 @@ import timm
 from torch import nn
 
 from robustness.zoo.errors import UnsafeWeightsError, WeightsMismatchError, WeightsNotFoundError
-from robustness.zoo.weight_files import hf_hub_cache_dir, is_offline, torch_hub_checkpoint_dir
+from robustness.zoo.weight_files import (
+    hf_hub_cache_dir,
+    is_offline,
+    reachable,
+    torch_hub_checkpoint_dir,
+)
 
 HF_FILENAMES = ("model.safetensors", "pytorch_model.bin")
 
@@ -121,6 +127,11 @@ def locate_timm_weights(name: str, cfg: Any) -> tuple[Path, str]:
         raise WeightsNotFoundError(
             missing_weights_message(name, cfg, "offline: ROBUSTNESS_OFFLINE or HF_HUB_OFFLINE")
         )
+    url = os.environ.get("HF_ENDPOINT", "https://huggingface.co") if cfg.hf_hub_id else cfg.url
+    if not reachable(url):
+        raise WeightsNotFoundError(missing_weights_message(
+            name, cfg, f"offline: {urlparse(url).hostname} cannot be reached; set HF_HUB_OFFLINE=1 "
+            "to skip this check"))
     try:
         return _download(cfg)
     except Exception as exc:  # network, auth, disk: all become the same actionable error

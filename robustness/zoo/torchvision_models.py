@@ -23,6 +23,7 @@ from robustness.zoo.errors import WeightsMismatchError, WeightsNotFoundError
 from robustness.zoo.weight_files import (
     expected_sha256_prefix,
     is_offline,
+    reachable,
     torch_hub_checkpoint_dir,
 )
 
@@ -56,6 +57,10 @@ def locate_torchvision_weights(name: str, weights: Any) -> tuple[Path, str]:
                     name, weights, "offline: ROBUSTNESS_OFFLINE or HF_HUB_OFFLINE"
                 )
             )
+        if not reachable(weights.url):
+            raise WeightsNotFoundError(missing_weights_message(
+                name, weights, f"offline: {urlparse(weights.url).hostname} cannot be reached; set "
+                "ROBUSTNESS_OFFLINE=1 to skip this check"))
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
             torch.hub.download_url_to_file(

@@ -14,8 +14,11 @@ import hashlib
 import os
 import pickle
 import re
+import socket
+import threading
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 
@@ -34,6 +37,34 @@ def is_offline() -> bool:
         os.environ.get(var, "").strip().lower() in _TRUE_VALUES
         for var in ("ROBUSTNESS_OFFLINE", "HF_HUB_OFFLINE")
     )
+
+
+_REACHABLE: dict[tuple[str, int], bool] = {}
+PROBE_SECONDS = 3.0
+
+
+def reachable(url: str, timeout_s: float = PROBE_SECONDS) -> bool:
+    """Whether ``url``'s host accepts a TCP connection within ``timeout_s`` (DNS included).
+
+    Asked once per host and process before any download, so that a machine without
+    network fails in seconds instead of the hub client's minutes of retries."""
+    parsed = urlparse(url)
+    target = (parsed.hostname or "", parsed.port or (443 if parsed.scheme == "https" else 80))
+    if target not in _REACHABLE:
+        outcome: list[bool] = []
+
+        def connect() -> None:
+            try:
+                socket.create_connection(target, timeout=timeout_s).close()
+                outcome.append(True)
+            except OSError:
+                outcome.append(False)
+
+        probe = threading.Thread(target=connect, daemon=True)
+        probe.start()
+        probe.join(timeout_s)
+        _REACHABLE[target] = bool(outcome and outcome[0])
+    return _REACHABLE[target]
 
 
 def hf_hub_cache_dir() -> Path:
@@ -156,3 +187,40 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             "safetensors."
         ) from exc
     return _unwrap(checkpoint, path)
+
+
+def tensor_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of a weights file's tensors, without reading their data (headers only
+    for safetensors, a memory map for torch zip files). Errors as :func:`read_state_dict`."""
+    path = Path(path).expanduser()
+    if path.is_file() and (path.suffix == ".safetensors" or _looks_like_safetensors(path)):
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                return {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()}
+        except Exception as exc:  # a damaged header
+            raise UnsafeWeightsError(f"{path}: not a readable safetensors file ({exc}); check the "
+                                     "file is complete (not a truncated download)") from exc
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # not a zip file (legacy format), damaged, or unsafe: the full reader says which
+        checkpoint = read_state_dict(path)
+    return {k: tuple(v.shape) for k, v in _unwrap(checkpoint, path).items()}
+
+
+def weights_file_problem(path: str | Path, num_classes: int = 1000) -> str | None:
+    """Why ``path`` cannot be the weights of a ``num_classes``-way classifier (None if it can):
+    missing, not a safe tensor file, or no tensor with ``num_classes`` outputs."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        return f"weights file {path} does not exist"
+    try:
+        shapes = tensor_shapes(path)
+    except (UnsafeWeightsError, WeightsMismatchError, FileNotFoundError) as exc:
+        return str(exc)
+    if not any(shape and shape[0] == num_classes for shape in shapes.values()):
+        return (f"{path}: no tensor has {num_classes} outputs, so the file holds no ImageNet-1k "
+                f"classifier head ({len(shapes)} tensors); give the weights of a {num_classes}-class "
+                "model")
+    return None

@@ -9,6 +9,7 @@ from reference import photo
 
 import corruptions
 from corruptions import corrupt, get_corruption, image_rng, registry
+from corruptions.errors import UserInputError
 from corruptions.params import PRESET_SIZES, severity_params
 from corruptions.params.noise import TABLES as NOISE_TABLES
 
@@ -150,3 +151,88 @@ def test_global_stream_sequence_matches_reference(reference_oracle, photos):
     np.random.seed(2024)
     for k, (name, sev) in enumerate(sequence):
         np.testing.assert_array_equal(corrupt(photos[k % 3], name, sev), expected[k], err_msg=name)
+
+
+# ------------------------------------------------------------------ argument checks
+
+
+@pytest.mark.parametrize(
+    "severity, shown",
+    [(True, "True (bool)"), (False, "False (bool)"), (3.0, "3.0 (float)"),
+     (np.float64(2), "(float64)"), ("3", "'3' (str)"), (np.int64(7), "got 7")],
+)  # fmt: skip
+def test_bool_float_and_string_severities_are_refused(severity, shown):
+    """``severity=True`` used to run as severity 1 and 2.0-style floats were accepted."""
+    with pytest.raises(UserInputError, match="severity must be an integer from 1 to 5") as err:
+        corrupt(photo(0, 32), "contrast", severity, rng=np.random.RandomState(0))
+    assert shown in str(err.value)
+
+
+def test_numpy_integer_severity_equals_the_python_int():
+    image = photo(0, 32)
+    expected = corrupt(image, "gaussian_noise", 3, rng=np.random.RandomState(5))
+    got = corrupt(image, "gaussian_noise", np.int64(3), rng=np.random.RandomState(5))
+    np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(expected, corrupt(image, "gaussian_noise", 1, rng=np.random.RandomState(5)))
+
+
+@pytest.mark.parametrize(
+    "rng, hint",
+    [(np.random.default_rng(0), "numpy.random._generator.Generator"),
+     (0, r"rng=np.random.RandomState(0)"), (7.5, "rng=np.random.RandomState(seed)"),
+     (np.random.RandomState(0).random_sample, "rng=np.random.RandomState(seed)")],
+)  # fmt: skip
+def test_rng_must_be_a_legacy_random_state(rng, hint):
+    before = np.random.get_state()[1].copy()
+    with pytest.raises(UserInputError, match="rng must be a numpy.random.RandomState") as err:
+        corrupt(photo(0, 32), "gaussian_noise", 2, rng=rng)
+    assert hint in str(err.value)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)  # nothing was drawn
+
+
+def test_unknown_corruption_suggests_close_names_and_is_a_user_error():
+    with pytest.raises(UserInputError) as err:
+        corrupt(photo(0, 32), "gaussian_nosie", 1)
+    message = str(err.value)
+    assert message.startswith("unknown corruption 'gaussian_nosie'; did you mean gaussian_noise")
+    assert isinstance(err.value, KeyError)  # callers catching KeyError keep working
+    with pytest.raises(UserInputError, match="did you mean jpeg_compression"):
+        corrupt(photo(0, 32), "jpeg", 1)
+    with pytest.raises(UserInputError, match="unknown corruption None"):
+        corrupt(photo(0, 32), None, 1)
+
+
+def test_unknown_preset_is_a_user_error_before_any_draw():
+    before = np.random.get_state()[1].copy()
+    with pytest.raises(UserInputError, match="unknown preset 'imagenet224'.*cifar"):
+        corrupt(photo(0, 32), "gaussian_noise", 1, preset="imagenet224")
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+@pytest.mark.parametrize("mode", ["P", "CMYK", "I;16", "F", "LA", "YCbCr"])
+def test_pil_images_other_than_rgb_rgba_l_are_refused(mode):
+    """Their arrays are not RGB levels (palette indices, ink, 16-bit or float values)."""
+    image = Image.fromarray(photo(0, 32)).convert(mode)
+    with pytest.raises(UserInputError, match=rf"mode '{mode}'.*convert\('RGB'\)"):
+        corrupt(image, "pixelate", 2)
+    rgb = image.convert("RGB")
+    np.testing.assert_array_equal(corrupt(rgb, "pixelate", 2), corrupt(np.asarray(rgb), "pixelate", 2))
+
+
+def test_pil_gray_equals_the_replicated_array():
+    gray = Image.fromarray(photo(0, 32)).convert("L")
+    replicated = np.repeat(np.asarray(gray)[..., None], 3, axis=2)
+    np.testing.assert_array_equal(corrupt(gray, "contrast", 3), corrupt(replicated, "contrast", 3))
+
+
+@pytest.mark.parametrize(
+    "image, expected",
+    [(np.zeros((3, 32, 32), np.uint8), "channels-first"),
+     (np.zeros((2, 32, 32, 3), np.uint8), "corrupt_batch"),
+     (np.zeros((0, 32, 3), np.uint8), "non-empty"),
+     (np.zeros((32, 32, 3)), r"\(image \* 255\).round\(\).astype\(np.uint8\)"),
+     (np.zeros((32, 32, 3), np.int64), "dtype int64")],
+)  # fmt: skip
+def test_images_that_are_not_uint8_hwc_say_what_to_do(image, expected):
+    with pytest.raises(UserInputError, match=expected):
+        corrupt(image, "contrast", 1)

@@ -15,6 +15,7 @@ from corruptions.batched import NATIVE, corrupt_batch, numpy_params, transform_b
 from corruptions.batched.base import filter2d, gaussian_filter
 from corruptions.batched.blur import glass_sources
 from corruptions.blur import glass_shuffle_sources
+from corruptions.errors import UserInputError
 
 
 def nchw(images: np.ndarray) -> torch.Tensor:
@@ -134,6 +135,112 @@ def test_bad_arguments_are_clear_errors():
         corrupt_batch(image, "gaussian_noise", 1, [1, 2], sampler="jax")
     with pytest.raises(KeyError, match="unknown corruption"):
         corrupt_batch(image, "blizzard", 1, [1, 2])
+
+
+FLOAT_RANGE_MESSAGE = "float images must be in [0, 1] (NCHW)"
+FLOAT_RANGE_FIX = "divide 0-255 images by 255 or pass uint8"
+
+
+@pytest.mark.parametrize(
+    "make, found",
+    [(lambda x: x.float(), "values from 0 to 255"),  # 0-255 floats: used to be clamped to 1.0
+     (lambda x: x.float() / 255.0 - 0.5, "values from -0.5 to"),
+     (lambda x: (x.float() / 255.0).index_put_((torch.tensor([0]),), torch.tensor(float("nan"))),
+      "and 3072 NaN")],
+)  # fmt: skip
+def test_float_images_outside_0_1_are_refused_not_clamped(make, found):
+    levels = nchw(photo(0, 32)[None]).clone()
+    levels[0, 0, 0, :2] = torch.tensor([0, 255], dtype=torch.uint8)  # the extremes are present
+    images = make(levels)  # 3 x 32 x 32 = 3072 values per image
+    for call in (lambda: corrupt_batch(images, "gaussian_noise", 2, [1]),
+                 lambda: corrupt_batch(images, "pixelate", 2, [1], sampler="numpy"),
+                 lambda: transform_batch(images, "gaussian_noise", 2,
+                                         numpy_params(nchw(photo(0, 32)[None]), "gaussian_noise",
+                                                      2, [1], "imagenet"))):  # fmt: skip
+        with pytest.raises(UserInputError) as err:
+            call()
+        message = str(err.value)
+        assert message.startswith(FLOAT_RANGE_MESSAGE) and FLOAT_RANGE_FIX in message
+        assert found in message, message
+
+
+def test_float_images_at_exactly_0_and_1_are_accepted():
+    levels = torch.zeros((1, 3, 8, 8), dtype=torch.uint8)
+    levels[..., 4:] = 255
+    as_float = levels.double() / 255.0
+    assert as_float.min() == 0 and as_float.max() == 1
+    got = corrupt_batch(as_float, "contrast", 3, [0])
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, corrupt_batch(levels, "contrast", 3, [0]).double() / 255.0)
+
+
+@pytest.mark.parametrize(
+    "seeds, expected",
+    [([1.7, 2], r"seeds\[0\] is 1.7 \(float\)"),  # used to be truncated to 1
+     ([1, True], r"seeds\[1\] is True \(bool\)"),
+     ([np.float32(3), 4], r"seeds\[0\].*float32"),
+     ([-1, 2], r"seeds\[0\] is -1, outside 0 to 4294967295"),
+     ([1, 2**32], r"seeds\[1\] is 4294967296, outside"),
+     (np.array([1.0, 2.0]), "1-D integer array.*float64"),
+     (torch.tensor([True, False]), "1-D integer array.*torch.bool"),
+     (np.array([[1, 2]]), "2-D array"),
+     (5, "sequence of integers, one per image, got int 5"),
+     ("12", "sequence of integers, one per image, got str")],
+)  # fmt: skip
+def test_seeds_must_be_integers_that_numpy_accepts(seeds, expected):
+    images = nchw(photo(0, 16)[None]).repeat(2, 1, 1, 1)
+    for sampler in ("torch", "numpy"):
+        with pytest.raises(UserInputError, match=expected):
+            corrupt_batch(images, "gaussian_noise", 2, seeds, sampler=sampler)
+
+
+@pytest.mark.parametrize(
+    "seeds",
+    [np.array([3, 2**32 - 1], dtype=np.int64), np.array([3, 2**32 - 1], dtype=np.uint32),
+     [np.int64(3), np.uint64(2**32 - 1)], torch.tensor([3, 2**32 - 1]), range(3, 3)],
+)  # fmt: skip
+def test_integer_seed_arrays_and_numpy_scalars_equal_python_ints(seeds):
+    as_list = [int(s) for s in seeds]
+    images = nchw(photo(0, 16)[None]).repeat(len(as_list), 1, 1, 1)
+    for sampler in ("torch", "numpy"):
+        expected = corrupt_batch(images, "gaussian_noise", 2, as_list, sampler=sampler)
+        assert torch.equal(corrupt_batch(images, "gaussian_noise", 2, seeds, sampler=sampler), expected)
+    if as_list:  # the largest seed RandomState takes is used as given: same as the numpy path
+        got = hwc(corrupt_batch(images[1:], "gaussian_noise", 2, [2**32 - 1], sampler="numpy"))[0]
+        want = registry()["gaussian_noise"](photo(0, 16), 2, rng=np.random.RandomState(2**32 - 1))
+        assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("severity", [True, 3.0, np.float32(2), 0, 6, "2"])
+def test_batched_severity_must_be_an_integer_1_to_5(severity):
+    images = nchw(photo(0, 16)[None])
+    with pytest.raises(UserInputError, match="severity must be an integer from 1 to 5"):
+        corrupt_batch(images, "gaussian_noise", severity, [1])
+    with pytest.raises(UserInputError, match="severity must be an integer from 1 to 5"):
+        transform_batch(images, "gaussian_noise", severity, [{}])
+
+
+def test_numpy_integer_severity_equals_the_python_int_in_batches():
+    images = nchw(photo(0, 16)[None])
+    expected = corrupt_batch(images, "gaussian_noise", 4, [9])
+    assert torch.equal(corrupt_batch(images, "gaussian_noise", np.int64(4), [9]), expected)
+    assert not torch.equal(corrupt_batch(images, "gaussian_noise", 1, [9]), expected)
+
+
+def test_other_batch_mistakes_are_user_errors_saying_what_to_do():
+    image = torch.zeros((2, 3, 8, 8), dtype=torch.uint8)
+    with pytest.raises(UserInputError, match="must be a torch.Tensor.*corruptions.corrupt"):
+        corrupt_batch(np.zeros((2, 8, 8, 3), np.uint8), "gaussian_noise", 1, [1, 2])
+    with pytest.raises(UserInputError, match=r"permute\(0, 3, 1, 2\)"):
+        corrupt_batch(image.permute(0, 2, 3, 1), "gaussian_noise", 1, [1, 2])
+    with pytest.raises(UserInputError, match="torch.int64"):
+        corrupt_batch(image.long(), "gaussian_noise", 1, [1, 2])
+    with pytest.raises(UserInputError, match="unknown preset 'cifar10'"):
+        corrupt_batch(image, "gaussian_noise", 1, [1, 2], preset="cifar10")
+    with pytest.raises(UserInputError, match="did you mean gaussian_noise"):
+        corrupt_batch(image, "gaussian_nois", 1, [1, 2])
+    with pytest.raises(UserInputError, match="one parameter dict per image: 2 images, 1 dicts"):
+        transform_batch(image, "gaussian_noise", 1, [{}])
 
 
 # ------------------------------------------------------------------ own sampler, same distribution

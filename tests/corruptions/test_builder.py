@@ -321,3 +321,148 @@ def test_the_harness_imagenet_c_reader_opens_the_output(tmp_path):
     assert list(testset.relpaths) == [f"{w}/ILSVRC2012_val_{i:08d}.JPEG"
                                       for w in ("n01440764", "n01443537") for i in range(2)]  # fmt: skip
     assert list(testset.labels) == [0, 0, 1, 1]  # ImageNet-1k indices of the two wnids
+
+
+# ------------------------------------------------------------------ command-line input checks
+
+
+def all_files(root: Path) -> dict[str, bytes]:
+    """Relative path -> bytes of every file under ``root`` (manifests included)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def cli_error(capsys, *argv: str) -> str:
+    """Run ``python -m corruptions build ...`` in-process; it must end in one error line, code 2."""
+    from corruptions.cli import main
+
+    code = main(["build", *argv, "--corruptions", cheap_corruptions(1)[0], "--severities", "1",
+                 "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("python -m corruptions: error: "), err
+    return lines[0]
+
+
+@pytest.fixture
+def finished_build(tmp_path) -> tuple[Path, Path, dict[str, bytes]]:
+    """(src, out, every file of out) after one finished build."""
+    src = make_source(tmp_path, n_classes=1, per_class=1)
+    out = tmp_path / "out"
+    build_corrupted_set(src, out, corruptions=cheap_corruptions(1), severities="1", progress=False)
+    files = all_files(out)
+    assert "manifest.json" in files and len(files) == 2
+    return src, out, files
+
+
+def test_cli_build_into_an_existing_file_is_one_error_line(tmp_path, capsys):
+    src = make_source(tmp_path, n_classes=1, per_class=1)
+    out = tmp_path / "out.tar"
+    out.write_bytes(b"an archive, not a folder")
+    line = cli_error(capsys, str(src), str(out))
+    assert f"output folder {out} is an existing file, not a folder" in line
+    assert out.read_bytes() == b"an archive, not a folder"
+
+
+def test_cli_build_below_a_file_is_one_error_line(tmp_path, capsys):
+    src = make_source(tmp_path, n_classes=1, per_class=1)
+    blocker = tmp_path / "results"
+    blocker.write_text("a file")
+    line = cli_error(capsys, str(src), str(blocker / "imagenet-c"))
+    assert f"cannot create output folder {blocker / 'imagenet-c'}: {blocker} is a file" in line
+
+
+@pytest.mark.parametrize("src_kind", ["missing", "file"])
+def test_cli_bad_source_is_one_error_line_and_leaves_out_unchanged(finished_build, capsys, src_kind):
+    src, out, before = finished_build
+    bad = src.parent / "nowhere"
+    if src_kind == "file":
+        bad = src.parent / "val.tar"
+        bad.write_bytes(b"not a folder")
+    line = cli_error(capsys, str(bad), str(out))
+    expected = "does not exist" if src_kind == "missing" else "is a file, not a folder"
+    assert f"source folder {bad} {expected}" in line and "SRC/<wnid>/<image>" in line
+    assert all_files(out) == before  # no in-progress file, nothing swept or rewritten
+
+
+def test_cli_unwritable_output_name_is_one_error_line(tmp_path, capsys):
+    src = make_source(tmp_path, n_classes=1, per_class=1)
+    out = tmp_path / ("x" * 300)  # longer than any file-name limit: the folder cannot be made
+    line = cli_error(capsys, str(src), str(out))
+    assert f"cannot write to output folder {out}" in line and "File name too long" in line
+    assert out.name not in os.listdir(tmp_path)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root writes into read-only folders")  # fmt: skip
+def test_cli_read_only_output_folder_is_one_error_line(finished_build, capsys):
+    src, out, before = finished_build
+    (out / "manifest.json").unlink()  # an unfinished build: the rerun would write
+    before.pop("manifest.json")
+    out.chmod(0o500)
+    try:
+        line = cli_error(capsys, str(src), str(out))
+    finally:
+        out.chmod(0o700)
+    assert f"cannot write to output folder {out}: Permission denied" in line
+    assert all_files(out) == before
+
+
+def test_cli_output_folder_refusing_writes_is_one_error_line(finished_build, capsys, monkeypatch):
+    """The same check without root's permission bypass: the builder's own ``open`` refuses writes."""
+    import builtins
+    import errno
+
+    import corruptions.builder
+
+    src, out, before = finished_build
+
+    def read_only_open(file, mode="r", *args, **kwargs):
+        if any(flag in mode for flag in "wax+"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+        return builtins.open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(corruptions.builder, "open", read_only_open, raising=False)
+    line = cli_error(capsys, str(src), str(out))
+    assert f"cannot write to output folder {out}: Permission denied" in line
+    assert all_files(out) == before
+
+
+def test_cli_disk_full_while_writing_is_one_error_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    src = make_source(tmp_path, n_classes=1, per_class=1)
+    out = tmp_path / "out"
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", no_space)
+    line = cli_error(capsys, str(src), str(out))
+    name = cheap_corruptions(1)[0]
+    assert f"cannot write {out / name / '1' / 'n00000001' / 'ILSVRC2012_val_00000000.JPEG'}" in line
+    assert "No space left on device" in line and "rerun the same command to resume" in line
+    assert not [p for p in out.rglob("*") if ".part-" in p.name]
+
+
+def test_cli_bad_source_image_is_named_once(tmp_path, capsys):
+    src = make_source(tmp_path, n_classes=1, per_class=1)
+    bad = src / "n00000001" / "ILSVRC2012_val_00000099.JPEG"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    line = cli_error(capsys, str(src), str(tmp_path / "out"))
+    assert line.count("cannot read source image") == 1 and line.count(str(bad)) == 1
+    assert line.count("--skip-bad-images") == 1
+
+
+def test_float_and_bool_severities_and_seeds_are_refused_not_truncated(tmp_path):
+    with pytest.raises(BuildConfigError, match=r"got 2.5 \(float\)"):
+        parse_severities([2.5])  # used to become severity 2
+    with pytest.raises(BuildConfigError, match=r"got True \(bool\)"):
+        parse_severities([True, 3])
+    assert parse_severities([np.int64(3), 1]) == (1, 3)
+    src = make_source(tmp_path, n_classes=1, per_class=1)
+    with pytest.raises(BuildConfigError, match=r"seed must be an integer .* got 1.5"):
+        build_corrupted_set(src, tmp_path / "out", seed=1.5, corruptions=cheap_corruptions(1),
+                            severities="1", progress=False)  # fmt: skip
+    assert not (tmp_path / "out").exists()

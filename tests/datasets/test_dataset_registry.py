@@ -6,6 +6,8 @@ import pytest
 from dataset_trees import TENCH, class_tree, val_name
 
 from robustness.datasets import DATASETS, LayoutError, format_catalogue, open_test_set
+from robustness.datasets.registry import catalogue_status
+from robustness.errors import UserInputError
 
 
 def test_catalogue_covers_every_set_and_baselines_exist():
@@ -48,8 +50,22 @@ def test_unknown_names_and_options_are_refused(tmp_path):
 def test_catalogue_text_reports_what_was_found(tmp_path):
     class_tree(tmp_path / "imagenet-a", {"n01498041": ["a.jpg"]})
     text = format_catalogue(tmp_path)
-    assert f"found: {tmp_path / 'imagenet-a'}" in text
+    assert f"status: partial (1 of 200 classes)\n  read from: {tmp_path / 'imagenet-a'}" in text
     assert "imagenet-c.<corruption>.<severity>" in text and "LOC_val_solution.csv" in text
+
+
+def test_catalogue_status_opens_each_set_like_open_test_set(tmp_path):
+    class_tree(tmp_path / "imagenet-r", {"n01443537": ["r.jpg"], "stray": ["s.jpg"]})
+    statuses = catalogue_status(tmp_path)
+    assert set(statuses) == set(DATASETS)
+    assert statuses["imagenet-r"].state == "unreadable"
+    assert statuses["imagenet-r"].folder == tmp_path / "imagenet-r"
+    with pytest.raises(LayoutError) as err:
+        open_test_set("imagenet-r", tmp_path, allow_partial=True)
+    assert statuses["imagenet-r"].detail == str(err.value).splitlines()[0]
+    assert statuses["imagenet"].state == "missing" and statuses["imagenet"].folder is None
+    with pytest.raises(UserInputError, match="does not exist"):
+        catalogue_status(tmp_path / "nowhere")
 
 
 def test_spec_describe_shows_folder_options_and_layout():

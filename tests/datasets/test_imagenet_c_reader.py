@@ -101,12 +101,12 @@ def test_a_corruption_named_under_the_wrong_family_says_where_it_belongs(tmp_pat
 
 
 def test_engine_roots_and_options_fall_back_to_the_family():
-    from robustness.engine import _options_for, set_root
+    from robustness.engine import set_options, set_root
 
     roots = {"imagenet-c-bar": "/data/cbar", "imagenet-c": "/data/c"}
     assert set_root("imagenet-c-bar.sparkles.3", roots) == "/data/cbar"
     assert set_root("imagenet-c.fog.3", roots) == "/data/c"
     assert set_root("imagenet-shifts.rain.1", roots) is None
     options = {"imagenet-c-bar": {"allow_partial": True}}
-    assert _options_for("imagenet-c-bar.sparkles.3", options) == {"allow_partial": True}
-    assert _options_for("imagenet-c.fog.3", options) == {}
+    assert set_options("imagenet-c-bar.sparkles.3", options) == {"allow_partial": True}
+    assert set_options("imagenet-c.fog.3", options) == {}

@@ -40,13 +40,33 @@ def test_the_sbatch_script_carries_the_options(tmp_path):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"executor": "pbs"}, "executor must be one of"),
-    ({"units_per_job": 0}, "units_per_job must be at least 1"),
-    ({"gpus_per_job": -1}, "gpus_per_job must be 0 or more"),
+    ({"executor": "pbs"}, "executor must be one of local, slurm, submitit-local, got 'pbs'"),
+    ({"units_per_job": 0}, "units_per_job must be a whole number >= 1, got 0"),
+    ({"gpus_per_job": -1}, "gpus_per_job must be a whole number >= 0, got -1"),
+    ({"cpus_per_job": 0}, "cpus_per_job must be a whole number >= 1, got 0"),
+    ({"cpus_per_job": 2.5}, "cpus_per_job must be a whole number >= 1, got 2.5"),
+    ({"cpus_per_job": "8"}, "cpus_per_job must be a whole number >= 1, got '8'"),
+    ({"gpus_per_job": True}, "gpus_per_job must be a whole number >= 0, got True"),
+    ({"timeout_min": -5}, "timeout_min must be a whole number >= 1, got -5"),
+    ({"array_parallelism": 0}, "array_parallelism must be a whole number >= 1, got 0"),
+    ({"max_array_size": 0}, "max_array_size must be a whole number >= 1, got 0"),
+    ({"max_timeouts": -1}, "max_timeouts must be a whole number >= 0, got -1"),
+    ({"mem_gb": 0}, "mem_gb must be a number > 0, got 0"),
+    ({"mem_gb": float("nan")}, "mem_gb must be a number > 0, got nan"),
+    ({"poll_seconds": 0.0}, "poll_seconds must be a number > 0, got 0.0"),
 ])
 def test_bad_options_are_named(bad, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError) as err:
         ExecutorOptions(**bad)
+    assert str(err.value) == message
+
+
+def test_the_smallest_allowed_values_are_accepted():
+    opts = ExecutorOptions(gpus_per_job=0, cpus_per_job=1, mem_gb=0.5, timeout_min=1,
+                           array_parallelism=1, units_per_job=1, max_array_size=1,
+                           max_timeouts=0, poll_seconds=0.1)  # fmt: skip
+    assert (opts.gpus_per_job, opts.max_timeouts, opts.mem_gb) == (0, 0, 0.5)
+    assert ExecutorOptions(mem_gb=None).mem_gb is None  # the partition's default
 
 
 def test_config_file_then_command_line_overrides(tmp_path):
@@ -66,7 +86,8 @@ def test_config_errors_name_the_file_and_the_problem(tmp_path):
         load_executor_options(tmp_path / "missing.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text('[executor]\npartiton = "gpu"\n')
-    with pytest.raises(ConfigError, match=r"unknown option\(s\) \['partiton'\].*bad.toml"):
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) 'partiton' \(did you mean "
+                       r"'partition'\?\) in \[executor\] of config file .*bad.toml"):
         load_executor_options(bad)
     broken = tmp_path / "broken.toml"
     broken.write_text("[executor\n")
@@ -74,8 +95,10 @@ def test_config_errors_name_the_file_and_the_problem(tmp_path):
         load_executor_options(broken)
     wrong = tmp_path / "wrong.toml"
     wrong.write_text("[executor]\nunits_per_job = 0\n")
-    with pytest.raises(ConfigError, match="units_per_job must be at least 1"):
+    with pytest.raises(ConfigError) as err:
         load_executor_options(wrong)
+    assert str(err.value) == (f"config file {wrong}: [executor] units_per_job must be a whole "
+                              "number >= 1, got 0; fix the value in the file")
 
 
 def test_command_line_flags_override_the_config_file(tmp_path):
@@ -95,3 +118,64 @@ def test_command_line_flags_override_the_config_file(tmp_path):
     build = argparse.ArgumentParser()
     add_executor_arguments(build, build=True)
     assert build.parse_args(["--shards", "8", "--executor", "slurm"]).shards == 8
+
+
+# Numeric flags are range-checked by argparse: the error names the flag and the range, exit 2.
+
+EVAL = ["eval", "--models", "resnet18.a1_in1k", "--datasets", "imagenet"]
+
+
+@pytest.mark.parametrize("flag, value, expected", [
+    ("--batch-size", "0", "a whole number >= 1"),
+    ("--batch-size", "-4", "a whole number >= 1"),
+    ("--batch-size", "many", "a whole number >= 1"),
+    ("--workers", "-1", "a whole number >= 0"),
+    ("--checkpoint-every", "0", "a whole number >= 1"),
+    ("--gpus-per-job", "-1", "a whole number >= 0"),
+    ("--cpus-per-job", "0", "a whole number >= 1"),
+    ("--mem-gb", "0", "a number > 0"),
+    ("--mem-gb", "-2.5", "a number > 0"),
+    ("--timeout-min", "0", "a whole number >= 1"),
+    ("--array-parallelism", "0", "a whole number >= 1"),
+    ("--units-per-job", "0", "a whole number >= 1"),
+])
+def test_out_of_range_numeric_flags_exit_2_naming_the_flag(capsys, flag, value, expected):
+    from robustness.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([*EVAL, flag, value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"robustness eval: error: argument {flag}: expected {expected}, got '{value}'" in err
+
+
+def test_the_smallest_allowed_flag_values_parse():
+    from robustness.cli import build_parser
+
+    args = build_parser().parse_args([*EVAL, "--batch-size", "1", "--workers", "0",
+                                      "--checkpoint-every", "1", "--gpus-per-job", "0",
+                                      "--mem-gb", "0.5", "--units-per-job", "1"])  # fmt: skip
+    assert (args.batch_size, args.workers, args.checkpoint_every) == (1, 0, 1)
+    assert (args.gpus_per_job, args.mem_gb, args.units_per_job) == (0, 0.5, 1)
+    assert build_parser().parse_args(EVAL).batch_size == 64  # defaults untouched
+
+
+def test_build_shards_flag_is_range_checked(capsys, tmp_path):
+    from corruptions.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", str(tmp_path), str(tmp_path / "out"), "--shards", "0"])
+    assert exit_.value.code == 2
+    assert "argument --shards: expected a whole number >= 1, got '0'" in capsys.readouterr().err
+
+
+def test_an_out_of_range_config_value_exits_2_naming_the_file_and_key(capsys, tmp_path):
+    from robustness.cli import main
+
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text('[executor]\nexecutor = "slurm"\ncpus_per_job = 0\n')
+    assert main([*EVAL, "--config", str(cfg), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"robustness: error: config file {cfg}: [executor] cpus_per_job must be a "
+                   "whole number >= 1, got 0; fix the value in the file")
+    assert not (tmp_path / "out").exists()

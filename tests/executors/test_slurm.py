@@ -78,7 +78,7 @@ def test_sweep_tables_equal_the_local_executors_and_a_failing_unit_blocks_nothin
     assert len(report.status.of("done")) == 6
     assert "FAILED gray.a on imagenet-a" in report.describe()
     later = sweep_status(tmp_path / "slurm")  # from the store alone
-    assert later.counts() == {"done": 6, "failed": 2, "running": 0, "queued": 0, "partial": 0, "pending": 0}
+    assert later.counts() == {"done": 6, "stale": 0, "failed": 2, "locked": 0, "running": 0, "queued": 0, "partial": 0, "pending": 0}
     assert squeue_states(report.job_ids) == {}
 
     write_tables(Store(tmp_path / "slurm"), tmp_path / "slurm")

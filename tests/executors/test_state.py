@@ -64,7 +64,8 @@ def test_the_ledger_adds_running_and_job_reported_failures(tmp_path):
     assert states[("gray.a", "objectnet")].error == "LayoutError: no folder"
     assert (states[("gray.b", "imagenet")].state, states[("gray.b", "imagenet")].job_id) == ("running", "7_1")
     assert (states[("gray.c", "imagenet")].state, states[("gray.c", "imagenet")].job_id) == ("queued", "7_2")
-    assert status.counts() == {"done": 1, "failed": 1, "running": 1, "queued": 1, "partial": 0, "pending": 0}
+    assert status.counts() == {"done": 1, "stale": 0, "failed": 1, "locked": 0, "running": 1, "queued": 1,
+                               "partial": 0, "pending": 0}
     text = status.describe()
     assert "FAILED gray.a on objectnet (job 7_0): LayoutError" in text and "job 7_1" in text
     assert "job 7_2" in text

@@ -38,12 +38,13 @@ def test_jobs_give_the_local_executors_tables_byte_for_byte(tmp_path, job_env):
     write_tables(Store(tmp_path / "jobs"), tmp_path / "jobs")
     assert table_bytes(tmp_path / "jobs") == table_bytes(tmp_path / "local")
     assert finished_units(tmp_path / "jobs") == sorted((m, s) for m in MODELS for s in SETS)
-    assert "6 units: 0 done, 0 failed, 0 running, 0 queued, 0 partial, 6 pending -> 6 to run" in lines[0]
+    assert lines[0].startswith("2 model(s) x 3 test set(s) -> ")
+    assert "6 units: 6 pending -> 6 to run" in lines[1]
     # logs per job in a folder the user sees
     assert list((tmp_path / "jobs" / "slurm-logs" / jobs.sweep_id).glob("*/*_log.err"))
     # a second launch finds nothing to do and submits nothing
     again, lines = run(tmp_path / "jobs", OPTS)
-    assert again.job_ids == [] and again.ok and "-> 0 to run" in lines[0]
+    assert again.job_ids == [] and again.ok and "-> 0 to run" in lines[1]
 
 
 def test_an_always_failing_unit_is_reported_and_does_not_block_others(tmp_path, job_env):
@@ -56,7 +57,8 @@ def test_an_always_failing_unit_is_reported_and_does_not_block_others(tmp_path, 
     assert "--only-failed" in report.describe()
     # the store alone tells the same later
     status = sweep_status(tmp_path)
-    assert status.counts() == {"done": 4, "failed": 2, "running": 0, "queued": 0, "partial": 0, "pending": 0}
+    assert status.counts() == {"done": 4, "stale": 0, "failed": 2, "locked": 0, "running": 0, "queued": 0,
+                               "partial": 0, "pending": 0}
     # resubmitting the failed units alone (after a "fix") runs just those two
     fixed, lines = run(tmp_path, OPTS, only_failed=True)
     assert sorted(fixed.submitted) == [(m, "imagenetv2-matched-frequency") for m in MODELS]

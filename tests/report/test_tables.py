@@ -37,10 +37,11 @@ def test_per_test_set_tables_match_hand_computed_values(tmp_path):
     store = build_store(tmp_path)
     paths = write_tables(store, tmp_path / "res")
     names = sorted(p.name for p in paths)
-    assert names == ["results-imagenet.csv", "results-imagenetv2-matched-frequency.csv",
+    assert names == ["models.csv", "results-imagenet.csv", "results-imagenetv2-matched-frequency.csv",
                      "summary-all.csv", "summary-gray.csv", "summary-other.csv"]
-    val = pd.read_csv(tmp_path / "res" / "results-imagenet.csv")
-    assert list(val.columns) == TIMM_COLUMNS + ["n", "top1_low", "top1_high"]
+    val = pd.read_csv(tmp_path / "res" / "results-imagenet.csv", keep_default_na=False)
+    assert list(val.columns) == TIMM_COLUMNS + ["n", "top1_low", "top1_high", "n_skipped", "partial"]
+    assert val["n_skipped"].tolist() == [0, 0] and val["partial"].tolist() == ["", ""]
     assert val["model"].tolist() == ["gray.a", "gray.b"]
     assert val["top1"].tolist() == [80.0, 20.0]
     assert val["top1_err"].tolist() == [20.0, 80.0]
@@ -49,7 +50,7 @@ def test_per_test_set_tables_match_hand_computed_values(tmp_path):
 
     v2 = pd.read_csv(tmp_path / "res" / "results-imagenetv2-matched-frequency.csv")
     assert list(v2.columns) == TIMM_COLUMNS + ["top1_diff", "top5_diff", "rank_diff", "n", "top1_low",
-                                               "top1_high"]
+                                               "top1_high", "n_skipped", "partial"]
     a, b = v2.iloc[0], v2.iloc[1]
     assert (a["model"], a["top1"], a["top1_diff"], a["rank_diff"], a["n"]) == ("gray.a", 75.0, -5.0, 0, 20)
     assert (b["model"], b["top1"], b["top1_diff"], b["rank_diff"]) == ("gray.b", 25.0, 5.0, 0)

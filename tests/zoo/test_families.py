@@ -12,7 +12,7 @@ import torchvision.models
 from timm.models import get_pretrained_cfg
 from torchvision.models import get_model_weights
 
-from robustness.zoo import FAMILIES, family_of, kind_of, list_family
+from robustness.zoo import FAMILIES, UnknownModelError, family_of, kind_of, list_family
 from robustness.zoo.names import parse_model_name
 
 REQUIRED = {
@@ -68,8 +68,10 @@ def test_aggregates_are_unions_of_their_kind(aggregate: str, kind: str) -> None:
 
 def test_family_prefix_and_unknown_family() -> None:
     assert list_family("family:deit") == list_family("deit")
-    with pytest.raises(KeyError, match="known families"):
+    with pytest.raises(UnknownModelError, match="Known families"):
         list_family("alexnets")
+    with pytest.raises(UnknownModelError, match="did you mean vit"):
+        list_family("vitt")
 
 
 @pytest.mark.parametrize(

@@ -27,10 +27,21 @@ from robustness.zoo import (
     WeightsNotFoundError,
     load_model,
     resolve_device,
+    weight_files,
 )
 from robustness.zoo.names import timm_label_space_problem
 
 TIMM_CNN = "resnet10t.c3_in1k"
+
+
+class _AlwaysReachable(dict):
+    """Stands in for the connection check's memo: every host answers (downloads are faked)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: object) -> bool:
+        return True
 TIMM_VIT = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
 
 
@@ -348,6 +359,7 @@ def test_failed_timm_download_becomes_weights_not_found(
 
     monkeypatch.setenv("ROBUSTNESS_OFFLINE", "0")
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(weight_files, "_REACHABLE", _AlwaysReachable())  # the download itself is faked
     attempts: list[tuple[str, str]] = []
 
     def unreachable(repo_id: str, filename: str, **kwargs: object) -> str:
@@ -370,6 +382,7 @@ def test_timm_download_when_online_lands_in_the_cache_and_loads(
 
     monkeypatch.setenv("ROBUSTNESS_OFFLINE", "")
     monkeypatch.setenv("HF_HUB_OFFLINE", "")
+    monkeypatch.setattr(weight_files, "_REACHABLE", _AlwaysReachable())  # the download itself is faked
     reference = timm.create_model(TIMM_CNN, pretrained=False)
 
     def fake_download(repo_id: str, filename: str, revision=None, cache_dir=None) -> str:
@@ -390,6 +403,7 @@ def test_failed_torchvision_download_becomes_weights_not_found(
 ) -> None:
     monkeypatch.setenv("ROBUSTNESS_OFFLINE", "0")
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(weight_files, "_REACHABLE", _AlwaysReachable())  # the download itself is faked
 
     def unreachable(url: str, dst: str, **kwargs: object) -> None:
         raise TimeoutError(f"timed out fetching {url}")
@@ -436,3 +450,24 @@ def test_torchvision_densenet_legacy_key_names(tmp_path: Path) -> None:
     expected = _reference_logits(reference, images, preset.mean, preset.std)
     assert torch.allclose(_logits(loaded, images), expected, atol=1e-5)
     assert loaded.info.family == "densenet"
+
+
+def test_without_network_and_without_the_offline_variable_no_download_is_attempted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub client would retry for minutes; a 3-second connection check answers first."""
+    import huggingface_hub
+
+    for var in ("ROBUSTNESS_OFFLINE", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # loopback discard port: refused at once
+    monkeypatch.setattr(weight_files, "_REACHABLE", {})
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_download)
+    with pytest.raises(WeightsNotFoundError, match="127.0.0.1 cannot be reached"):
+        load_model(TIMM_CNN)

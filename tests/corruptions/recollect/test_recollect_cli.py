@@ -137,3 +137,94 @@ def test_replication_report_names_missing_units(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "no finished unit for model 'toy' on test set 'imagenet'" in err and "robustness eval" in err
+
+
+# ---------------------------------------------------------------- bad pool files, through `robustness`
+
+
+def _png_bytes() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    _image(7).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+POOL_HEADER = "path,wnid,shown,selected"
+#: (case, content of the bad pool file, fragments the message must hold)
+BAD_POOLS = [
+    ("empty", b"", ["the file is empty", POOL_HEADER]),
+    ("blank lines only", b"\n \n\n", ["the file is empty"]),
+    ("png renamed .csv", None, ["PNG image", POOL_HEADER]),
+    ("binary", bytes(range(256)) * 8, ["NUL bytes", POOL_HEADER]),
+    ("header only", f"{POOL_HEADER}\n".encode(), ["header but no rows", POOL_HEADER]),
+    ("missing selected", f"path,wnid,shown\na.jpg,{WNIDS[0]},10\n".encode(),
+     ["missing column(s) selected", POOL_HEADER]),
+    ("missing wnid and shown", b"path,selected\na.jpg,3\n", ["missing column(s) wnid, shown"]),
+    ("non-numeric shown", f"{POOL_HEADER}\na.jpg,{WNIDS[0]},10,3\nb.jpg,{WNIDS[0]},ten,3\n".encode(),
+     ["column 'shown' must hold whole numbers", "rows 3", "'ten'", POOL_HEADER]),
+    ("non-numeric selected", f"{POOL_HEADER}\na.jpg,{WNIDS[0]},10,some\n".encode(),
+     ["column 'selected' must hold whole numbers", "'some'"]),
+    ("fractional selected", f"{POOL_HEADER}\na.jpg,{WNIDS[0]},10,2.5\n".encode(),
+     ["column 'selected' must hold whole numbers"]),
+    ("ragged row", f"{POOL_HEADER}\na.jpg,{WNIDS[0]},10,3,x,y,z,w,v\n".encode(),
+     ["cannot read as CSV"]),
+]
+
+
+@pytest.mark.parametrize("role", ["pool", "originals"])
+@pytest.mark.parametrize(("case", "content", "fragments"), BAD_POOLS, ids=[c[0] for c in BAD_POOLS])
+def test_recollect_refuses_a_bad_pool_file_with_one_message(tmp_path, capsys, role, case, content,
+                                                            fragments):
+    from robustness.cli import main as robustness_main
+
+    pool, originals = _build_pools(tmp_path, n_classes=2, n_cands=3, n_orig=3)
+    bad = tmp_path / "bad" / "pool.csv"
+    bad.parent.mkdir()
+    bad.write_bytes(_png_bytes() if content is None else content)
+    out = tmp_path / "newset"
+    files = {"pool": bad, "originals": originals} if role == "pool" else {"pool": pool, "originals": bad}
+    code = robustness_main(["recollect", str(files["pool"]), str(out), "--strategy", "matched-frequency",
+                            "--originals", str(files["originals"]), "--k", "2"])  # fmt: skip
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert code == 2, captured.err
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("robustness: error: ") and str(bad) in lines[0], lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in captured.out + captured.err
+    assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize(("argv", "fragments"), [
+    (["--strategy", "threshold", "--class-threshold", f"{WNIDS[0]}=high"],
+     [f"--class-threshold {WNIDS[0]}=high", "WNID=T", "--class-threshold n01440764=0.6"]),
+    (["--strategy", "threshold", "--class-threshold", "0.6"], ["--class-threshold 0.6", "WNID=T"]),
+    (["--strategy", "threshold", "--class-threshold", f"{WNIDS[0]}=1.5"], ["in [0, 1]"]),
+    (["--strategy", "matched-frequency"], ["needs --originals"]),
+], ids=["threshold-not-a-number", "threshold-without-wnid", "threshold-above-1", "no-originals"])
+def test_recollect_refuses_bad_options_before_writing(tmp_path, capsys, argv, fragments):
+    from robustness.cli import main as robustness_main
+
+    pool, _ = _build_pools(tmp_path, n_classes=2, n_cands=3, n_orig=3)
+    out = tmp_path / "newset"
+    code = robustness_main(["recollect", str(pool), str(out), "--k", "2", "--screen-duplicates", *argv])
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, captured.err
+    assert lines[0].startswith("robustness: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in captured.out + captured.err
+    assert not out.exists()
+
+
+def test_standalone_recollect_reports_a_bad_pool_the_same_way(tmp_path, capsys):
+    bad = tmp_path / "pool.csv"
+    bad.write_bytes(b"")
+    code = main(["recollect", str(bad), str(tmp_path / "out"), "--strategy", "top-images"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"python -m corruptions.recollect: error: {bad}: the file is empty")
+    assert "Traceback" not in err

@@ -63,3 +63,24 @@ def test_required_number_of_annotations(tmp_path):
     path = _write(tmp_path, HEADER + f"a.jpg,{WNIDS[0]},10,3\nb.jpg,{WNIDS[0]},5,3\n")
     with pytest.raises(PoolFormatError, match="fewer than 10 annotation.*rows 3"):
         load_pool(path, min_annotations=10)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(64), "not a CSV text file .it is a PNG image"),
+        (b"path,wnid,shown,selected\n", "header but no rows"),
+        # every row longer than the header: pandas would take the first fields as an index
+        (f"path,wnid,shown,selected\na.jpg,{WNIDS[0]},10,3,extra\n".encode(), "more fields than the header"),
+    ],
+    ids=["empty", "png", "header-only", "rows-longer-than-header"],
+)
+def test_unreadable_pool_files_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "pool.csv"
+    path.write_bytes(content)
+    with pytest.raises(PoolFormatError, match=message) as info:
+        load_pool(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: ") and "\n" not in text
+    assert "path,wnid,shown,selected" in text  # the expected layout, in the same line

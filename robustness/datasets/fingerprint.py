@@ -1,0 +1,81 @@
+"""A test set's image-list fingerprint: what a unit computed on, as part of its key.
+
+Two modes:
+
+* ``stat`` (default): each image's relative path, label, size in bytes and
+  modification time (ns). Cheap (one ``stat`` per file); an added, removed,
+  renamed, relabelled or rewritten image changes it. Copying a set without
+  keeping modification times (``cp`` rather than ``rsync -a``/``cp -p``) also
+  changes it, so finished units are recomputed rather than trusted.
+* ``content``: each image's relative path, label and SHA-256 of its bytes.
+  Reads every file once; survives copies to another disk.
+
+The fingerprint covers the root's *contents*, never its location: the same
+files under another folder give the same fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corruptions.errors import UserInputError
+
+FINGERPRINT_MODES = ("stat", "content")
+
+
+@dataclass(frozen=True)
+class ImageListFingerprint:
+    """``sha256`` (hex) of the image list under ``mode``; ``count`` images."""
+
+    mode: str
+    count: int
+    sha256: str
+
+    def describe(self) -> dict[str, object]:
+        return {"mode": self.mode, "count": self.count, "sha256": self.sha256}
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _entry(root: Path, relpath: str, mode: str) -> str:
+    path = root / relpath
+    if mode == "content":
+        return _file_sha256(path)
+    try:
+        st = os.stat(path)
+    except OSError:  # a file that vanished: its absence is part of the identity
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def image_list_fingerprint(root: str | Path, relpaths: Sequence[str], labels: Sequence[int] | np.ndarray,
+                           mode: str = "stat") -> ImageListFingerprint:
+    """Fingerprint of the images ``root/relpaths[i]`` with ``labels[i]`` (see the module docstring)."""
+    if mode not in FINGERPRINT_MODES:
+        raise UserInputError(f"fingerprint mode {mode!r}: expected one of {', '.join(FINGERPRINT_MODES)}")
+    root = Path(root)
+    labels = np.asarray(labels, dtype=np.int64)
+    digest = hashlib.sha256(mode.encode())
+    for relpath, label in zip(relpaths, labels.tolist(), strict=True):
+        digest.update(f"{relpath}\t{label}\t{_entry(root, relpath, mode)}\n".encode())
+    return ImageListFingerprint(mode, len(labels), digest.hexdigest())
+
+
+def test_set_fingerprint(test_set, mode: str = "stat") -> ImageListFingerprint:
+    """Fingerprint of any reader with ``info.root``, ``relpaths`` and ``labels``."""
+    return image_list_fingerprint(test_set.info.root, test_set.relpaths, test_set.labels, mode)
+
+
+test_set_fingerprint.__test__ = False  # not a pytest test
