@@ -4,7 +4,8 @@
 #   DEVICE      cuda, cuda:1, cpu (default: cuda when available)
 #   BATCH_SIZE  images per forward pass
 #   OUT         results folder
-#   DATASETS    comma-separated test sets for the family targets
+#   DATASETS    comma-separated test sets for the family targets (default: the catalogue's
+#               published benchmarks; `robustness datasets` lists them)
 
 PYTHON      ?= python3
 VENV        ?= .venv
@@ -13,7 +14,7 @@ DATA_ROOT   ?= $(HOME)/data
 DEVICE      ?= auto
 BATCH_SIZE  ?= 64
 OUT         ?= results
-DATASETS    ?= imagenet,imagenetv2-matched-frequency,imagenetv2-threshold0.7,imagenetv2-top-images,imagenet-c,imagenet-r,imagenet-a,imagenet-sketch,objectnet
+DATASETS    ?= default
 FAMILIES    := resnet convnext efficientnet regnet mobilenet densenet vgg vit deit swin beit eva all-cnn all-vit
 
 .PHONY: install test lint demo system-deps report $(FAMILIES)

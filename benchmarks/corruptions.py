@@ -6,8 +6,9 @@ milliseconds per image and the speed-ups over the original; writes the table
 to ``results/benchmarks/corruptions.csv``. A script, not a test: nothing here
 asserts a timing.
 
-* original: ``imagenet-c==0.0.3`` run through the test suite's API-drift shims
-  (``tests/corruptions/reference.py``), one image at a time, global RNG seeded.
+* original: ``imagenet-c==0.0.3`` run through the API-drift shims of
+  ``benchmarks/reference.py`` (the fidelity tests' oracle loads the same module), one
+  image at a time, global RNG seeded.
   Needs Wand + ImageMagick; without them the column is empty and the reason is
   printed.
 * numpy: ``corruptions.corrupt`` with a seeded ``RandomState``, one image at a time.
@@ -39,7 +40,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the checkout's packages, whatever the install
-sys.path.insert(0, str(REPO / "tests" / "corruptions"))  # the shimmed reference oracle
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
 
@@ -57,10 +57,10 @@ def photographs(n: int) -> list[np.ndarray]:
 
 def load_original():
     """The shimmed original module, or (None, reason)."""
-    try:
+    try:  # benchmarks/reference.py, next to this script (the script's folder is on sys.path)
         from reference import load_reference, reference_unavailable_reason
     except ImportError as exc:
-        return None, f"cannot import tests/corruptions/reference.py ({exc})"
+        return None, f"cannot import benchmarks/reference.py ({exc})"
     reason = reference_unavailable_reason()
     if reason is not None:
         return None, reason

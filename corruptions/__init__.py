@@ -41,11 +41,6 @@ _LAZY = {
     "corrupt_batch": "corruptions.batched",  # batched torch path (imports torch)
     "CorruptedDataset": "corruptions.inmemory",  # in-memory mode for the evaluation engine
     "DeviceCorruptor": "corruptions.inmemory",
-    "load_pool": "corruptions.recollect.pool",  # re-collection: candidate pools
-    "matched_frequency": "corruptions.recollect.sampling",
-    "threshold": "corruptions.recollect.sampling",
-    "top_images": "corruptions.recollect.sampling",
-    "write_test_set": "corruptions.recollect.layout",
 }
 
 

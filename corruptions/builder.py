@@ -28,7 +28,6 @@ ImageNet-C uses and the harness's ImageNet-C reader expects.
 from __future__ import annotations
 
 import errno
-import importlib
 import json
 import multiprocessing
 import numbers
@@ -46,6 +45,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .base import ALL, COMMON, HELD_OUT, PRESETS, check_severity, image_rng
 from .errors import UserInputError, failure_reason
+from .params import parameter_table
 from .registry import get_corruption, registry
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".webp", ".tif", ".tiff")
@@ -450,15 +450,9 @@ def package_versions() -> dict[str, str | None]:
 
 
 def parameter_tables(names: Sequence[str], preset: str) -> dict[str, Any]:
-    """The reference parameter rows used, from ``corruptions/params/<family>.py``."""
-    tables: dict[str, Any] = {}
-    for name in names:
-        family = get_corruption(name).family
-        try:
-            mod = importlib.import_module(f"corruptions.params.{family}")
-            tables[name] = mod.TABLES[preset][name]
-        except (ModuleNotFoundError, KeyError, AttributeError):
-            tables[name] = None
+    """The parameter rows used (``corruptions/params/``): per severity for the ImageNet-C and
+    C-bar tables, the whole ladder for a shift. A corruption without a table is an error."""
+    tables = {name: parameter_table(get_corruption(name).family, name, preset) for name in names}
     return json.loads(json.dumps(tables, default=repr))
 
 

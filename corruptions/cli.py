@@ -1,28 +1,33 @@
-"""Command line: ``python -m corruptions build SRC OUT ...`` and ``python -m corruptions list``."""
+"""Command line: ``python -m corruptions build SRC OUT ...`` and ``python -m corruptions list``.
+
+Both run here, in this process. The cluster build (a Slurm job array, ``--executor slurm``)
+is a subcommand of the harness, ``robustness build SRC OUT ... --executor slurm``, with the
+same build flags: :func:`add_build_arguments` and :func:`run_local_build` are shared with it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from .base import HELD_OUT, PRESETS
-from .errors import run_command
+from .builder import BuildReport, build_corrupted_set
+from .errors import UserInputError, run_command
+from .registry import registry
+
+# The executor flags of `robustness build` (robustness.executors.cli_args, build=True).
+# `python -m corruptions build` recognises them only to say where the cluster build went;
+# tests/corruptions/test_cli.py checks this list against the harness's flags.
+CLUSTER_FLAGS = ("--executor", "--config", "--slurm-partition", "--gpus-per-job", "--cpus-per-job",
+                 "--mem-gb", "--timeout-min", "--array-parallelism", "--log-dir", "--shards")  # fmt: skip
+CLUSTER_SWITCHES = ("--no-wait",)
+MOVED = ("the cluster build is a subcommand of the harness: run `robustness build SRC OUT ... "
+         "--executor slurm` (same flags); `python -m corruptions build` builds in this process")  # fmt: skip
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m corruptions", description="ImageNet-C corruptions, faithful and fast."
-    )
-    parser.add_argument("--debug", action="store_true", help="show the traceback of a user error")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    b = sub.add_parser(
-        "build",
-        help="write OUT/<corruption>/<severity>/<wnid>/<file> from an ImageNet-style folder",
-        description="Corrupt an ImageNet-style folder SRC/<wnid>/<image> into the ImageNet-C "
-        "layout. Resumes when rerun with the same settings; writes OUT/manifest.json.",
-    )
+def add_build_arguments(b: argparse.ArgumentParser) -> None:
+    """The builder's positional arguments and flags (``python -m corruptions build`` and
+    ``robustness build``); every value is a keyword argument of ``build_corrupted_set``."""
     b.add_argument("src", help="folder with one sub-folder per class (e.g. ImageNet val)")
     b.add_argument("out", help="output folder")
     b.add_argument("--preset", default="imagenet", choices=PRESETS,
@@ -48,14 +53,32 @@ def _parser() -> argparse.ArgumentParser:
                    help="allow writing into OUT although it holds files built with another "
                    "seed, preset or format")  # fmt: skip
     b.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    from robustness.executors.cli_args import add_executor_arguments
 
-    add_executor_arguments(b, build=True)
+
+BUILD_DESCRIPTION = ("Corrupt an ImageNet-style folder SRC/<wnid>/<image> into the ImageNet-C "
+                     "layout. Resumes when rerun with the same settings; writes OUT/manifest.json.")  # fmt: skip
+BUILD_HELP = "write OUT/<corruption>/<severity>/<wnid>/<file> from an ImageNet-style folder"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m corruptions", description="ImageNet-C corruptions, faithful and fast."
+    )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a user error")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help=BUILD_HELP,
+                       description=BUILD_DESCRIPTION + " For a Slurm job array use `robustness "
+                       "build SRC OUT ... --executor slurm`.")  # fmt: skip
+    add_build_arguments(b)
+    for flag in CLUSTER_FLAGS:  # recognised only to point at `robustness build`
+        b.add_argument(flag, dest=f"cluster_{flag[2:].replace('-', '_')}", default=None,
+                       help=argparse.SUPPRESS)  # fmt: skip
+    for flag in CLUSTER_SWITCHES:
+        b.add_argument(flag, dest=f"cluster_{flag[2:].replace('-', '_')}", action="store_true",
+                       help=argparse.SUPPRESS)  # fmt: skip
 
     sub.add_parser("list", help="print the available corruptions (held-out ones marked)")
-    from .recollect.cli import add_parsers
-
-    add_parsers(sub)
     return parser
 
 
@@ -66,48 +89,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if hasattr(args, "func"):  # recollect, replication-report
-        return int(args.func(args) or 0)
     if args.command == "list":
-        from .registry import registry
-
         for name, c in sorted(registry().items()):
             mark = " (held-out)" if name in HELD_OUT else ""
             print(f"{name:20s} {c.family}{mark}")
         return 0
+    given = {k: v for k, v in vars(args).items() if k.startswith("cluster_") and v}
+    if given and given != {"cluster_executor": "local"}:  # `--executor local` is this process
+        raise UserInputError(MOVED)
+    run_local_build(args)
+    return 0
 
-    from .builder import build_corrupted_set
 
-    if args.executor not in (None, "local") or args.config:
-        from robustness.config import ConfigError
-        from robustness.executors import submit_build
-        from robustness.executors.cli_args import options_from_args
+def run_local_build(args: argparse.Namespace) -> BuildReport:
+    """Build in this process from the flags of :func:`add_build_arguments`; prints a summary.
 
-        try:
-            opts = options_from_args(args)
-        except (ConfigError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if opts.executor != "local":
-            if args.shard:
-                print("error: --shard is for one task; with --executor slurm use --shards N",
-                      file=sys.stderr)
-                return 2
-            try:
-                report = submit_build(
-                    args.src, args.out, shards=args.shards or opts.array_parallelism, options=opts,
-                    wait=not args.no_wait, preset=args.preset, corruptions=args.corruptions,
-                    severities=args.severities, seed=args.seed, format=args.format,
-                    classes=args.classes.split(",") if args.classes else None,
-                    skip_bad_images=args.skip_bad_images, force=args.force,
-                )
-            except Exception as exc:  # sbatch refused the array (bad partition, resources, ...)
-                print(f"error: the scheduler refused the build jobs: {exc}", file=sys.stderr)
-                return 2
-            print(report.describe() if not args.no_wait else f"logs: {report.log_dir}")
-            return 0 if args.no_wait or report.ok else 1
-    # BuildConfigError and SourceImageError are UserInputErrors: run_command prints them
-    # as one "python -m corruptions: error: ..." line and exits with code 2.
+    ``BuildConfigError`` and ``SourceImageError`` are ``UserInputError``s: the command
+    lines print them as one ``error:`` line and exit with code 2."""
     report = build_corrupted_set(
         args.src,
         args.out,
@@ -128,4 +126,4 @@ def _run(args: argparse.Namespace) -> int:
         f"{report.n_existing} already present, {len(report.bad_files)} bad images skipped; "
         f"manifest: {report.manifest_path}"
     )
-    return 0
+    return report

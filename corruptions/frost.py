@@ -1,49 +1,47 @@
 """Locating and loading the six frost photographs the frost corruption overlays.
 
-The reference reads ``frost1.png .. frost6.jpg`` shipped next to its code. The
-PyPI wheel of ``imagenet-c==0.0.3`` does not ship them (its sdist does), but
-``imagecorruptions==1.1.2`` ships byte-identical copies in its ``frost/`` data
-folder. Lookup order:
+The reference reads ``frost1.png .. frost6.jpg`` shipped next to its code. This package
+ships byte-identical copies as package data (``corruptions/data/frost/``, with the
+original's Apache-2.0 licence and attribution in its ``LICENSE`` and ``README.md``), so
+frost needs no other package. Lookup order:
 
 1. the ``folder`` argument, 2. the ``CORRUPTIONS_FROST_DIR`` environment variable,
-3. ``imagenet_c``'s and then ``imagecorruptions``' installed ``frost/`` folder,
-located with ``importlib.util.find_spec`` *without importing* the package.
+3. the package data, read with :mod:`importlib.resources` (works from a wheel or a zip).
 
-Textures are returned as uint8 HxWx3 **BGR** arrays (``cv2.imread`` order, as the
-reference reads them), cached per process.
+Textures are returned as uint8 HxWx3 **BGR** arrays (decoded by OpenCV, as the reference's
+``cv2.imread`` does), cached per process.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 FROST_FILES = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg", "frost6.jpg")
 ENV_VAR = "CORRUPTIONS_FROST_DIR"
-_PACKAGES = ("imagenet_c", "imagecorruptions")
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
-def _package_frost_dir(package: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.origin:
-        return None
-    return Path(spec.origin).parent / "frost"
+def shipped_frost_dir() -> Traversable:
+    """The package-data folder holding the six textures (``corruptions/data/frost``)."""
+    return resources.files("corruptions") / "data" / "frost"
 
 
-def _complete(folder: Path) -> bool:
+def _complete(folder: Traversable) -> bool:
     return all((folder / name).is_file() for name in FROST_FILES)
 
 
-def frost_dir(folder: str | os.PathLike | None = None) -> Path:
-    """The folder holding the six frost textures; a clear error when none is found."""
+def frost_dir(folder: str | os.PathLike | None = None) -> Traversable:
+    """The folder holding the six frost textures (a ``Path`` unless the package is zipped);
+    a clear error when a folder given by argument or environment is incomplete."""
     explicit = folder if folder is not None else os.environ.get(ENV_VAR)
     if explicit:
         path = Path(explicit)
@@ -52,25 +50,26 @@ def frost_dir(folder: str | os.PathLike | None = None) -> Path:
             raise FileNotFoundError(
                 f"frost texture folder {path} is missing {', '.join(missing)}; it must hold "
                 f"{', '.join(FROST_FILES)} (the ImageNet-C frost photographs). Point "
-                f"{ENV_VAR} at a complete copy, or install imagecorruptions==1.1.2 (--no-deps)."
+                f"{ENV_VAR} at a complete copy, or unset it to use the textures shipped with "
+                "the package."
             )
         return path
-    for package in _PACKAGES:
-        path = _package_frost_dir(package)
-        if path is not None and _complete(path):
-            return path
-    raise FileNotFoundError(
-        "frost textures not found: install imagecorruptions==1.1.2 (`pip install --no-deps "
-        f"imagecorruptions==1.1.2`, done by `make install`) or set {ENV_VAR} to a folder "
-        f"holding {', '.join(FROST_FILES)}."
-    )
+    shipped = shipped_frost_dir()
+    if not _complete(shipped):
+        raise FileNotFoundError(
+            f"the frost textures shipped with the package are missing from {shipped}: the "
+            "installation is incomplete; reinstall robustness-harness, or set "
+            f"{ENV_VAR} to a folder holding {', '.join(FROST_FILES)}."
+        )
+    return shipped
 
 
 @functools.lru_cache(maxsize=32)
-def _load(path: str, scale: float) -> np.ndarray:
-    texture = cv2.imread(path)  # BGR uint8, like the reference
+def _load(source: Traversable, scale: float) -> np.ndarray:
+    data = np.frombuffer(source.read_bytes(), dtype=np.uint8)
+    texture = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None  # BGR, as cv2.imread
     if texture is None:
-        raise OSError(f"cannot decode frost texture {path}; expected a PNG/JPEG image")
+        raise OSError(f"cannot decode frost texture {source}; expected a PNG/JPEG image")
     if scale != 1.0:
         # tiny-imagenet and CIFAR presets shrink the photographs first (bilinear).
         texture = cv2.resize(texture, (0, 0), fx=scale, fy=scale)
@@ -85,4 +84,4 @@ def load_frost_texture(
     resized by ``scale`` with ``cv2.resize`` (bilinear) when ``scale != 1``."""
     if not 0 <= index < len(FROST_FILES):
         raise ValueError(f"frost texture index must be 0-5, got {index}")
-    return _load(str(frost_dir(folder) / FROST_FILES[index]), float(scale))
+    return _load(frost_dir(folder) / FROST_FILES[index], float(scale))

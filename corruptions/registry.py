@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Sequence
 
 from .base import Corruption
 from .errors import UserInputError
@@ -15,17 +16,25 @@ from .errors import UserInputError
 FAMILY_MODULES = ("noise", "blur", "weather", "digital", "cbar", "shifts")
 
 
-def _collect() -> dict[str, Corruption]:
+class DuplicateCorruptionError(ValueError):
+    """Two corruptions were registered under one name (a bug in the family modules)."""
+
+
+def _collect(modules: Sequence[str] = FAMILY_MODULES) -> dict[str, Corruption]:
+    """name -> Corruption from each ``corruptions.<module>``'s ``CORRUPTIONS``; a name
+    defined twice raises :class:`DuplicateCorruptionError` instead of replacing the first."""
     table: dict[str, Corruption] = {}
-    for mod_name in FAMILY_MODULES:
-        try:
-            mod = importlib.import_module(f"corruptions.{mod_name}")
-        except ModuleNotFoundError as exc:  # family not written yet
-            if exc.name == f"corruptions.{mod_name}":
-                continue
-            raise
+    origin: dict[str, str] = {}
+    for mod_name in modules:
+        mod = importlib.import_module(f"corruptions.{mod_name}")
         for c in mod.CORRUPTIONS:
+            if c.name in table:
+                raise DuplicateCorruptionError(
+                    f"corruption {c.name!r} is defined twice: in corruptions.{origin[c.name]} "
+                    f"and in corruptions.{mod_name}; every corruption needs its own name"
+                )
             table[c.name] = c
+            origin[c.name] = mod_name
     return table
 
 

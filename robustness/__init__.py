@@ -25,6 +25,7 @@ _EXPORTS = {
     "FAMILIES": "robustness.zoo",
     "ModelInfo": "robustness.zoo",
     "LoadedModel": "robustness.zoo",
+    "register_source": "robustness.zoo",
     # test sets
     "open_test_set": "robustness.datasets",
     "expand_dataset_names": "robustness.datasets",
@@ -44,6 +45,12 @@ _EXPORTS = {
     "write_tables": "robustness.report.tables",
     # errors
     "UserInputError": "robustness.errors",
+    # re-collection (ImageNetV2-style test sets)
+    "load_pool": "robustness.recollect",
+    "matched_frequency": "robustness.recollect",
+    "threshold": "robustness.recollect",
+    "top_images": "robustness.recollect",
+    "write_test_set": "robustness.recollect",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

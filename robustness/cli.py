@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from corruptions.errors import UserInputError
@@ -73,7 +74,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     models = resolve_model_names(names)
     weights = _weights(args.weights, models)
     roots = _pairs(args.root, "--root")
-    sets = expand_dataset_names(_split(args.datasets), args.data_root, roots=roots)
+    asked = expand_dataset_names(_split(args.datasets), args.data_root, roots=roots)
+    sets = asked if args.no_baselines else expand_dataset_names(asked, args.data_root, roots=roots,
+                                                                with_baselines=True)
+    if len(sets) > len(asked):
+        print(f"adding the baselines the gaps need: {', '.join(sets[len(asked):])} "
+              "(--no-baselines to leave them out)", file=sys.stderr)
     config = EvalConfig(
         batch_size=args.batch_size,
         workers=args.workers,
@@ -165,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local weight file (.safetensors or a state dict) for a model; PATH alone when one model is named")
     e.add_argument("--dataset-option", action="append", metavar="NAME:KEY=VALUE",
                    help="reader option, e.g. objectnet:border_px=2 or imagenet-real:real_json=/path/real.json")
+    e.add_argument("--no-baselines", action="store_true",
+                   help="do not add the baseline sets the gaps need (imagenet for V2 and C, "
+                   "imagenet-r-clean for imagenet-r, ...)")
     e.add_argument("--allow-partial", action="store_true",
                    help="accept incomplete copies of test sets (a subset of the classes or files)")
     e.add_argument("--out", type=Path, default=Path("results"))
@@ -191,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-root", type=Path, default=None, help="also say which sets are found there")
     d.set_defaults(func=cmd_datasets)
 
-    from corruptions.recollect.cli import add_parsers as add_recollect_parsers
-
+    from .build_cli import add_build_parser
+    from .recollect.cli import add_parsers as add_recollect_parsers
     from .report.analysis import add_report_arguments, run_report
     from .report.published import add_analyze_parser
 
@@ -201,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=run_report)
     add_analyze_parser(sub)
     add_recollect_parsers(sub)
+    add_build_parser(sub)
 
     dm = sub.add_parser("demo", help="the whole job on a simulated benchmark world (offline, minutes)")
     dm.add_argument("--out", type=Path, default=Path("results/demo"))

@@ -32,8 +32,8 @@ from corruptions.errors import UserInputError
 
 from . import __version__
 from .datasets.base import BadImageError, LayoutError, score_logits
+from .datasets.catalogue import parse_set_name
 from .datasets.fingerprint import ImageListFingerprint, test_set_fingerprint
-from .datasets.imagenet_c import parse_family_unit
 from .store import Store, UnitDir, atomic_write_json, concat_records, load_records, unit_key
 from .zoo.resolve import match_weights
 
@@ -405,8 +405,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _family(name: str) -> str | None:
-    unit = parse_family_unit(name)
-    return None if unit is None else unit[0]
+    return parse_set_name(name).group
 
 
 def set_root(name: str, roots: dict[str, str]) -> str | None:

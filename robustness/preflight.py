@@ -22,7 +22,7 @@ import torch
 
 from corruptions.errors import UserInputError
 
-from .datasets.imagenet_c import parse_family_unit
+from .datasets.catalogue import IMAGENET_C_INMEMORY, parse_set_name
 from .engine import EvalConfig, set_options, set_root
 from .zoo.resolve import match_weights
 
@@ -51,11 +51,11 @@ def _set_keys(test_sets: Sequence[str]) -> set[str]:
     """Names an option may be given for: each set and the group it belongs to."""
     keys = set(test_sets)
     for name in test_sets:
-        unit = parse_family_unit(name)
-        if unit is not None:
-            keys.add(unit[0])
-            if unit[0] == "imagenet-c-inmemory":  # rendered from val: val's folder serves
-                keys.add("imagenet")
+        group = parse_set_name(name).group
+        if group is not None:
+            keys.add(group)
+            if group == IMAGENET_C_INMEMORY.name:  # rendered from val: val's folder serves
+                keys.add(IMAGENET_C_INMEMORY.baseline)
     return keys
 
 

@@ -20,6 +20,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from robustness.cli import main
+from robustness.datasets.classes import subset_wnids, wnid_to_index
 from robustness.datasets.imagenet import imagenet_wnids
 from robustness.store import Store
 
@@ -192,3 +193,24 @@ def test_skipped_images_are_visible_in_tables_terminal_and_notes(tmp_path, world
     assert table.loc[0, "n_skipped"] == 1 and table.loc[0, "n"] == 5
     assert main(["report", "--out", str(out), "--no-plots"]) == 0
     assert f"SKIPPED IMAGES {CANONICAL} on imagenet: 1 unreadable" in (out / "notes.txt").read_text()
+
+
+def test_eval_adds_the_class_matched_baseline_so_the_report_has_the_gap(tmp_path, world, capsys):
+    r_wnids = subset_wnids("imagenet-r")[:2]
+    data = val_tree(tmp_path / "data", classes=[wnid_to_index()[w] for w in r_wnids])
+    for k, wnid in enumerate(r_wnids):
+        folder = data / "imagenet-r" / wnid
+        folder.mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (36, 30), (200 - 60 * k, 30 * i, 90)).save(folder / f"art_{i}.jpg")
+    out = tmp_path / "out"
+    assert main(["eval", "--models", MODEL, "--weights", f"{MODEL}={world['weights']}", "--datasets",
+                 "imagenet-r", "--data-root", str(data), "--allow-partial", "--out", str(out),
+                 "--device", "cpu", "--workers", "0", "--no-progress"]) == 0
+    assert "adding the baselines the gaps need: imagenet-r-clean" in capsys.readouterr().err
+    assert main(["report", "--out", str(out), "--no-plots"]) == 0
+    gaps = pd.read_csv(out / "gaps.csv")
+    (row,) = gaps[gaps["shift"] == "imagenet-r"].itertuples()
+    shifted = pd.read_csv(out / "results-imagenet-r.csv")["top1"].iloc[0]
+    clean = pd.read_csv(out / "results-imagenet-r-clean.csv")["top1"].iloc[0]
+    assert row.baseline == "imagenet-r-clean" and row.gap == pytest.approx(shifted - clean, abs=1e-3)

@@ -2,25 +2,43 @@
 
 Entry points: :func:`open_test_set` (name -> :class:`TestSet`),
 :func:`expand_dataset_names` (family names -> concrete sets on disk) and
-:data:`DATASETS` (what each set expects on disk). Nothing here touches the
-network; label tables ship as JSON next to this file.
+:data:`DATASETS` (what each set expects on disk). The facts every module shares
+(names, baselines, image counts, set groups) are in :mod:`.catalogue`, which needs
+no torch; the readers are imported lazily so that the report can use the
+catalogue without them. Nothing here touches the network; label tables ship as
+JSON next to this file.
 """
 
-from .base import BadImageError, LayoutError, ScoredBatch, Scoring, TestSetInfo, score_logits
-from .registry import DATASETS, DatasetSpec, expand_dataset_names, format_catalogue, open_test_set
-from .testset import TestSet
+from __future__ import annotations
 
-__all__ = [
-    "DATASETS",
-    "BadImageError",
-    "DatasetSpec",
-    "LayoutError",
-    "ScoredBatch",
-    "Scoring",
-    "TestSet",
-    "TestSetInfo",
-    "expand_dataset_names",
-    "format_catalogue",
-    "open_test_set",
-    "score_logits",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "BadImageError": ".base",
+    "LayoutError": ".base",
+    "ScoredBatch": ".base",
+    "Scoring": ".base",
+    "TestSetInfo": ".base",
+    "score_logits": ".base",
+    "DATASETS": ".registry",
+    "DatasetSpec": ".registry",
+    "expand_dataset_names": ".registry",
+    "format_catalogue": ".registry",
+    "open_test_set": ".registry",
+    "TestSet": ".testset",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import LayoutError, Scoring, TestSetInfo
+from .catalogue import baseline_of
 from .classes import imagenet_wnids, wnid_to_index
 from .folders import PARTIAL_HINT, scan_class_folders
 from .images import image_names, subfolder_names
@@ -171,7 +172,7 @@ def open_imagenet_val(
     """
     root = Path(root)
     images, _ = image_names(root)
-    info = TestSetInfo(name=name, root=root, scoring=Scoring(), baseline=None)
+    info = TestSetInfo(name=name, root=root, scoring=Scoring(), baseline=baseline_of(name))
     if images:
         if subfolder_names(root) and any(w in wnid_to_index() for w in subfolder_names(root)):
             raise layout_error(name, root, VAL_LAYOUT,

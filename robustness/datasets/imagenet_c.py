@@ -23,18 +23,29 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from corruptions.errors import UserInputError
+
 from .base import Scoring, TestSetInfo
+from .catalogue import (
+    IMAGENET_C,
+    IMAGENET_C_BAR,
+    IMAGENET_SHIFTS,
+    ON_DISK_GROUPS,
+    SET_GROUPS,
+    baseline_of,
+    member_name,
+)
 from .classes import imagenet_wnids, wnid_to_index
 from .folders import scan_class_folders
 from .images import subfolder_names
 from .testset import TestSet, layout_error
 
-FAMILY = "imagenet-c"
-CBAR_FAMILY = "imagenet-c-bar"
-SHIFTS_FAMILY = "imagenet-shifts"
-FAMILIES = (FAMILY, CBAR_FAMILY, SHIFTS_FAMILY)
-_GENERATOR_BENCHMARK = {"imagenet-c": FAMILY, "imagenet-c-bar": CBAR_FAMILY, "shifts": SHIFTS_FAMILY}
-"""The ``benchmark`` label of the generator's corruptions -> the test-set family they belong to."""
+FAMILY = IMAGENET_C.name
+CBAR_FAMILY = IMAGENET_C_BAR.name
+SHIFTS_FAMILY = IMAGENET_SHIFTS.name
+FAMILIES = ON_DISK_GROUPS
+_GENERATOR_BENCHMARK = {g.generator_benchmark: g.name for g in SET_GROUPS.values() if g.on_disk}
+"""The ``benchmark`` label of the generator's corruptions -> the set group they belong to."""
 
 COMMON_CORRUPTIONS = (
     "gaussian_noise", "shot_noise", "impulse_noise",
@@ -58,25 +69,7 @@ CBAR_LAYOUT = C_LAYOUT.replace("gaussian_noise", "blue_noise_sample").replace("s
 SHIFTS_LAYOUT = C_LAYOUT.replace("gaussian_noise", "rain").replace("shot_noise", "sun_flare")
 LAYOUTS = {FAMILY: C_LAYOUT, CBAR_FAMILY: CBAR_LAYOUT, SHIFTS_FAMILY: SHIFTS_LAYOUT}
 
-_NAME = re.compile(r"(imagenet-c|imagenet-c-bar|imagenet-shifts|imagenet-c-inmemory)\.([A-Za-z0-9_]+)\.([1-9]\d*)")
 _SEVERITY = re.compile(r"[1-9]\d*")
-
-
-def unit_name(corruption: str, severity: int, family: str = FAMILY) -> str:
-    """Test-set name of one (corruption, severity) pair of ``family``."""
-    return f"{family}.{corruption}.{severity}"
-
-
-def parse_unit_name(name: str) -> tuple[str, int] | None:
-    """``(corruption, severity)`` from ``<family>.<corruption>.<severity>``, else None."""
-    unit = parse_family_unit(name)
-    return None if unit is None else unit[1:]
-
-
-def parse_family_unit(name: str) -> tuple[str, str, int] | None:
-    """``(family, corruption, severity)`` from ``<family>.<corruption>.<severity>``, else None."""
-    match = _NAME.fullmatch(name)
-    return (match.group(1), match.group(2), int(match.group(3))) if match else None
 
 
 def corruption_family(corruption: str) -> str | None:
@@ -136,12 +129,12 @@ def open_imagenet_c(root: Path, corruption: str, severity: int, *, family: str =
                     allow_partial: bool = False) -> TestSet:  # fmt: skip
     """The set ``(corruption, severity)`` of ``family``; ``root`` holds the corruption folders."""
     root = Path(root)
-    name = unit_name(corruption, severity, family)
+    name = member_name(corruption, severity, family)
     if not belongs_to(corruption, family):
         owner = corruption_family(corruption)
-        raise ValueError(
+        raise UserInputError(
             f"{name}: {corruption} is an {owner} corruption, not {family}. Its sets are named "
-            f"{unit_name(corruption, severity, owner)} and are read from <data-root>/{owner} "
+            f"{member_name(corruption, severity, owner)} and are read from <data-root>/{owner} "
             f"(or --root {owner}=PATH): build or move them there, so that {family}'s "
             "averages never include another benchmark's corruptions.")
     folder = root / corruption / str(severity)
@@ -157,5 +150,5 @@ def open_imagenet_c(root: Path, corruption: str, severity: int, *, family: str =
         required_folders=imagenet_wnids(), allow_partial=allow_partial)
     info = TestSetInfo(
         name=name, root=folder, variant={"corruption": corruption, "severity": int(severity)},
-        scoring=Scoring(), baseline="imagenet")
+        scoring=Scoring(), baseline=baseline_of(name))
     return TestSet(info, scanned.relpaths, scanned.labels)

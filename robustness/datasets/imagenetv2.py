@@ -13,10 +13,11 @@ import re
 from pathlib import Path
 
 from .base import Scoring, TestSetInfo
+from .catalogue import IMAGENETV2_VARIANTS, baseline_of
 from .folders import scan_class_folders
 from .testset import TestSet
 
-VARIANTS = ("matched-frequency", "threshold0.7", "top-images")
+VARIANTS = IMAGENETV2_VARIANTS
 
 V2_LAYOUT = """\
   <root>/0/<hash>.jpeg      (folder name = ImageNet-1k class index, no leading zeros)
@@ -47,5 +48,5 @@ def open_imagenetv2(root: Path, variant: str, *, allow_partial: bool = False) ->
         Path(root), class_index_of_folder, set_name=name, expected=V2_LAYOUT,
         required_folders=[str(i) for i in range(1000)], allow_partial=allow_partial)
     info = TestSetInfo(name=name, root=Path(root), variant={"variant": variant},
-                       scoring=Scoring(), baseline="imagenet")
+                       scoring=Scoring(), baseline=baseline_of(name))
     return TestSet(info, scanned.relpaths, scanned.labels)

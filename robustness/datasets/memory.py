@@ -18,11 +18,12 @@ from corruptions.inmemory import CorruptedDataset
 
 from .. import __version__  # the generator ships in the same distribution
 from .base import TestSetInfo
+from .catalogue import IMAGENET_C_INMEMORY, member_name
 from .imagenet import open_imagenet_val
-from .imagenet_c import FAMILY, corruption_family, unit_name
+from .imagenet_c import FAMILY, corruption_family
 from .testset import TestSet
 
-MEMORY_FAMILY = "imagenet-c-inmemory"
+MEMORY_FAMILY = IMAGENET_C_INMEMORY.name
 
 
 class InMemoryCorruptedSet:
@@ -36,7 +37,7 @@ class InMemoryCorruptedSet:
         self.labels = source.labels
         self.relpaths = source.relpaths
         self.info = TestSetInfo(
-            name=unit_name(corruption, severity, MEMORY_FAMILY),
+            name=member_name(corruption, severity, MEMORY_FAMILY),
             root=source.info.root,
             variant={"corruption": corruption, "severity": int(severity), "seed": int(seed),
                      "preset": preset, "source": source.info.describe(),
@@ -60,7 +61,7 @@ def open_imagenet_c_inmemory(val_root, corruption: str, severity: int, *, seed: 
     """``imagenet-c-inmemory.<corruption>.<severity>`` over the ImageNet val folder ``val_root``."""
     if corruption_family(corruption) != FAMILY:
         raise ValueError(
-            f"{unit_name(corruption, severity, MEMORY_FAMILY)}: {corruption!r} is not one of "
+            f"{member_name(corruption, severity, MEMORY_FAMILY)}: {corruption!r} is not one of "
             "the generator's ImageNet-C corruptions (`python -m corruptions list`); in-memory "
             "sets render those 19.")
     return InMemoryCorruptedSet(open_imagenet_val(val_root, **val_options), corruption, severity,

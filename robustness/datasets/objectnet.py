@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import LayoutError, Scoring, TestSetInfo
+from .catalogue import baseline_of
 from .classes import imagenet_names
 from .folders import scan_class_folders
 from .imagenet import open_imagenet_val
@@ -155,7 +156,7 @@ def open_objectnet(root: Path, *, border_px: int = DEFAULT_BORDER_PX, allow_part
         images_dir, label_of.get, set_name="objectnet", expected=OBJECTNET_LAYOUT,
         unknown="skip", required_folders=mapping.folders, allow_partial=allow_partial)
     info = TestSetInfo(name="objectnet", root=images_dir, variant={"border_px": border_px},
-                       scoring=mapping.scoring(), baseline="objectnet-clean")
+                       scoring=mapping.scoring(), baseline=baseline_of("objectnet"))
     return TestSet(info, scanned.relpaths, scanned.labels, border_px=border_px)
 
 
@@ -176,5 +177,6 @@ def open_objectnet_clean(
             objectnet_label[c] = k
     val = open_imagenet_val(root, name="objectnet-clean", allow_partial=allow_partial, **val_options)
     labels = np.array([objectnet_label.get(int(c), -1) for c in val.labels], dtype=np.int64)
-    info = replace(val.info, scoring=mapping.scoring(), baseline=None, variant={"classes": "objectnet"})
+    info = replace(val.info, scoring=mapping.scoring(), baseline=baseline_of("objectnet-clean"),
+                   variant={"classes": "objectnet"})
     return val.subset(labels >= 0, info, labels=labels)

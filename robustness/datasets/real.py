@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import LayoutError, Scoring
+from .catalogue import baseline_of
 from .imagenet import NUM_VAL_IMAGES, open_imagenet_val, val_number
 from .testset import TestSet
 
@@ -92,6 +93,6 @@ def open_imagenet_real(
     labels = np.array([position.get(t, -1) for t in targets], dtype=np.int64)
     scoring = Scoring(label_targets=tuple(table), name="imagenet-real", restrict_predictions=False)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    info = replace(val.info, scoring=scoring, baseline=None,
+    info = replace(val.info, scoring=scoring, baseline=baseline_of("imagenet-real"),
                    variant={"labels": "real", "real_json_sha256": digest})
     return val.subset(keep, info, labels=labels)

@@ -18,6 +18,15 @@ from corruptions.errors import UserInputError
 
 from . import imagenet_c
 from .base import LayoutError
+from .catalogue import (
+    SELECTIONS,
+    SET_FACTS,
+    SET_GROUPS,
+    baseline_of,
+    baselines_of,
+    member_name,
+    parse_set_name,
+)
 from .imagenet import NUM_VAL_IMAGES, VAL_LAYOUT, open_imagenet_val
 from .imagenetv2 import V2_LAYOUT, VARIANTS, archive_folder, open_imagenetv2
 from .memory import MEMORY_FAMILY, open_imagenet_c_inmemory
@@ -44,15 +53,22 @@ class DatasetSpec:
     """Folder under ``data_root``; ``alt_dirs`` are tried after it."""
     layout: str
     """The on-disk tree the reader expects (shown by ``robustness datasets`` and in errors)."""
-    num_classes: int
-    baseline: str | None
-    """Set the accuracy gap is measured against (None for reference sets)."""
     description: str
     alt_dirs: tuple[str, ...] = ()
     options: tuple[str, ...] = ("allow_partial",)
     """Keyword options ``open_test_set`` accepts for this set."""
     needs: tuple[str, ...] = ()
     """Other sets whose folders opening this one reads (objectnet-clean: objectnet's mappings)."""
+
+    @property
+    def baseline(self) -> str | None:
+        """Set the accuracy gap is measured against (None for reference sets): the catalogue's."""
+        return baseline_of(self.name)
+
+    @property
+    def num_classes(self) -> int:
+        fact = SET_FACTS.get(self.name)
+        return fact.num_classes if fact is not None else 1000
 
     def candidate_roots(self, data_root: Path) -> list[Path]:
         return [Path(data_root) / d for d in (self.default_dir, *self.alt_dirs)]
@@ -72,67 +88,65 @@ class DatasetSpec:
 _VAL_DIRS = dict(default_dir="imagenet/val", alt_dirs=("val", "ILSVRC2012_img_val", "imagenet-val"))
 
 _SPECS = [
-    DatasetSpec("imagenet", layout=VAL_LAYOUT, num_classes=1000, baseline=None,
+    DatasetSpec("imagenet", layout=VAL_LAYOUT,
                 description="ImageNet-1k validation set (50,000 images), 1000-way.",
                 options=VAL_OPTIONS, **_VAL_DIRS),
     DatasetSpec("imagenet-real", layout=VAL_LAYOUT + "  plus real.json (ReaL labels) in <root> or "
-                "its parent; else timm's bundled copy\n", num_classes=1000, baseline=None,
+                "its parent; else timm's bundled copy\n",
                 description="ImageNet val scored with ReaL multi-label annotations (46,837 images "
                 "with at least one label); correct if the prediction is in the image's label set.",
                 options=(*VAL_OPTIONS, "real_json"), **_VAL_DIRS),
     *[
         DatasetSpec(f"imagenetv2-{v}", default_dir=archive_folder(v), alt_dirs=(f"imagenetv2-{v}",),
-                    layout=V2_LAYOUT, num_classes=1000, baseline="imagenet",
+                    layout=V2_LAYOUT,
                     description=f"ImageNetV2 {v} (10,000 re-collected images), 1000-way; "
                     "label = int(folder name).")
         for v in VARIANTS
     ],
     DatasetSpec(imagenet_c.FAMILY, default_dir="imagenet-c", alt_dirs=("ImageNet-C",),
-                layout=imagenet_c.C_LAYOUT, num_classes=1000, baseline="imagenet",
+                layout=imagenet_c.C_LAYOUT,
                 description="ImageNet-C: one set per corruption and severity, named "
                 "imagenet-c.<corruption>.<severity>; 'imagenet-c' expands to all pairs on disk."),
     DatasetSpec(imagenet_c.CBAR_FAMILY, default_dir="imagenet-c-bar", alt_dirs=("ImageNet-C-bar",),
-                layout=imagenet_c.CBAR_LAYOUT, num_classes=1000, baseline="imagenet",
+                layout=imagenet_c.CBAR_LAYOUT,
                 description="ImageNet-C-bar (Mintun et al. 2021): one set per corruption and "
                 "severity, named imagenet-c-bar.<corruption>.<severity>, e.g. built with "
                 "`python -m corruptions build VAL <data-root>/imagenet-c-bar --corruptions c-bar`; "
                 "'imagenet-c-bar' expands to all pairs on disk."),
     DatasetSpec(imagenet_c.SHIFTS_FAMILY, default_dir="imagenet-shifts",
-                layout=imagenet_c.SHIFTS_LAYOUT, num_classes=1000, baseline="imagenet",
+                layout=imagenet_c.SHIFTS_LAYOUT,
                 description="The generator's albumentations shift ladders (rain, sun_flare, "
                 "shadow, iso_noise, color_shift, downscale), named "
                 "imagenet-shifts.<corruption>.<severity> (`--corruptions shifts` when building); "
                 "'imagenet-shifts' expands to all pairs."),
-    DatasetSpec(MEMORY_FAMILY, layout=VAL_LAYOUT, num_classes=1000, baseline="imagenet",
+    DatasetSpec(MEMORY_FAMILY, layout=VAL_LAYOUT,
                 description="ImageNet-C rendered in memory from ImageNet val (builder geometry and "
                 "seeds, numpy path, no JPEG encode: equal to `corruptions build --format png`, not to "
                 "the published JPEGs), named imagenet-c-inmemory.<corruption>.<severity>; "
                 "'imagenet-c-inmemory' expands to the 19 corruptions x 5 severities.",
                 options=(*VAL_OPTIONS, "seed", "preset"), **_VAL_DIRS),
-    DatasetSpec("imagenet-r", default_dir="imagenet-r", layout=SUBSET_LAYOUT, num_classes=200,
-                baseline="imagenet-r-clean",
+    DatasetSpec("imagenet-r", default_dir="imagenet-r", layout=SUBSET_LAYOUT,
                 description="ImageNet-R renditions (30,000 images, 200 classes); arg-max over the "
                 "200 classes."),
-    DatasetSpec("imagenet-a", default_dir="imagenet-a", layout=SUBSET_LAYOUT, num_classes=200,
-                baseline="imagenet-a-clean",
+    DatasetSpec("imagenet-a", default_dir="imagenet-a", layout=SUBSET_LAYOUT,
                 description="ImageNet-A natural adversarial examples (7,500 images, 200 classes); "
                 "arg-max over the 200 classes."),
-    DatasetSpec("imagenet-r-clean", layout=VAL_LAYOUT, num_classes=200, baseline=None,
+    DatasetSpec("imagenet-r-clean", layout=VAL_LAYOUT,
                 description="ImageNet val restricted to ImageNet-R's 200 classes, same scoring.",
                 options=VAL_OPTIONS, **_VAL_DIRS),
-    DatasetSpec("imagenet-a-clean", layout=VAL_LAYOUT, num_classes=200, baseline=None,
+    DatasetSpec("imagenet-a-clean", layout=VAL_LAYOUT,
                 description="ImageNet val restricted to ImageNet-A's 200 classes, same scoring.",
                 options=VAL_OPTIONS, **_VAL_DIRS),
     DatasetSpec("imagenet-sketch", default_dir="imagenet-sketch", alt_dirs=("ImageNet-Sketch", "sketch"),
-                layout=SKETCH_LAYOUT, num_classes=1000, baseline="imagenet",
+                layout=SKETCH_LAYOUT,
                 description="ImageNet-Sketch (50,889 sketches), 1000-way."),
     DatasetSpec("objectnet", default_dir="objectnet-1.0", alt_dirs=("objectnet",),
-                layout=OBJECTNET_LAYOUT, num_classes=113, baseline="objectnet-clean",
+                layout=OBJECTNET_LAYOUT,
                 description="ObjectNet images of the 113 classes that map to ImageNet; correct if "
                 "the prediction (restricted to mapped classes) is one of the class's ImageNet "
                 "classes; 1-px border cropped.", options=("allow_partial", "border_px")),
     DatasetSpec("objectnet-clean", layout=VAL_LAYOUT + "  plus ObjectNet's mappings/ folder "
-                "(from the objectnet root)\n", num_classes=113, baseline=None,
+                "(from the objectnet root)\n",
                 description="ImageNet val restricted to the ImageNet classes ObjectNet maps to, "
                 "labelled and scored exactly like objectnet.",
                 options=(*VAL_OPTIONS, "objectnet_root"), needs=("objectnet",), **_VAL_DIRS),
@@ -142,26 +156,18 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in _SPECS}
 """All known test sets (each corruption family as one entry), keyed by name."""
 
 
-def _family_of(name: str) -> str | None:
-    """The corruption family ``name`` names or starts with (``imagenet-c``, ``imagenet-c.fog``)."""
-    for family in (*imagenet_c.FAMILIES, MEMORY_FAMILY):
-        if name == family or name.startswith(family + "."):
-            return family
-    return None
-
-
 def _spec_for(name: str) -> DatasetSpec:
-    unit = imagenet_c.parse_family_unit(name)
-    if unit is not None:
-        return DATASETS[unit[0]]
-    family = _family_of(name)
+    parsed = parse_set_name(name)
+    if parsed.is_member:
+        return DATASETS[parsed.group]
+    family = parsed.group
     if family is not None:
         raise UserInputError(f"{name!r} is not a single test set: name one as "
                          f"{family}.<corruption>.<severity>, or expand family names with "
                          "expand_dataset_names.")
     if name in DATASETS:
         return DATASETS[name]
-    families = (*imagenet_c.FAMILIES, MEMORY_FAMILY)
+    families = tuple(SET_GROUPS)
     known = ", ".join(n for n in DATASETS if n not in families)
     close = difflib.get_close_matches(name, [*DATASETS, *families], n=3)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
@@ -218,9 +224,9 @@ def open_test_set(name: str, data_root: Path | str | None, root: Path | str | No
                              f"{', '.join(spec.options)} (--dataset-option {name}:KEY=VALUE)")
     data_root = Path(data_root) if data_root is not None else None
     set_root = resolve_root(spec, data_root, Path(root) if root is not None else None, name)
-    unit = imagenet_c.parse_family_unit(name)
-    if unit is not None:
-        family, corruption, severity = unit
+    parsed = parse_set_name(name)
+    if parsed.is_member:
+        family, corruption, severity = parsed.group, parsed.corruption, parsed.severity
         if family == MEMORY_FAMILY:
             return open_imagenet_c_inmemory(set_root, corruption, severity, **options)
         return imagenet_c.open_imagenet_c(set_root, corruption, severity, family=family, **options)
@@ -230,26 +236,32 @@ def open_test_set(name: str, data_root: Path | str | None, root: Path | str | No
 
 
 def expand_dataset_names(names: list[str], data_root: Path | str | None,
-                         roots: Mapping[str, Path | str] | None = None) -> list[str]:
+                         roots: Mapping[str, Path | str] | None = None,
+                         with_baselines: bool = False) -> list[str]:
     """Expand family names into concrete test-set names, keeping order and dropping repeats.
 
     ``imagenet-c`` becomes every ``imagenet-c.<corruption>.<severity>`` found on
     disk (benchmark corruptions in paper order, then held-out ones, then others
     A-Z; severities ascending); ``imagenet-c.<corruption>`` becomes its severities.
-    ``imagenet-c-bar`` and ``imagenet-shifts`` expand the same way from their folders.
+    ``imagenet-c-bar`` and ``imagenet-shifts`` expand the same way from their folders;
+    ``default`` stands for the catalogue's published benchmarks (``SELECTIONS``).
     Other names are checked and kept. ``roots`` maps a name to an explicit folder.
+    With ``with_baselines``, the baseline of every set is added after the sets that need it
+    (``imagenet-r`` brings ``imagenet-r-clean``, ``imagenet-c.*`` brings ``imagenet``), so
+    that every gap the list implies can be computed.
     """
     roots = dict(roots or {})
     out: list[str] = []
+    names = [member for name in names for member in SELECTIONS.get(name, (name,))]
     for name in names:
-        family = _family_of(name)
+        family = parse_set_name(name).group
         if family == MEMORY_FAMILY and name.count(".") <= 1:  # rendered, nothing to list on disk
             from corruptions import ALL
 
             corruption = name.split(".", 1)[1] if "." in name else None
             chosen = [corruption] if corruption else [c for c in imagenet_c.COMMON_CORRUPTIONS
                                                       + imagenet_c.HELD_OUT_CORRUPTIONS if c in ALL]
-            expanded = [imagenet_c.unit_name(c, s, family) for c in chosen for s in range(1, 6)]
+            expanded = [member_name(c, s, family) for c in chosen for s in range(1, 6)]
         elif family is not None and name.count(".") <= 1:
             corruption = name.split(".", 1)[1] if "." in name else None
             c_root = resolve_root(DATASETS[family], Path(data_root) if data_root is not None else None,
@@ -259,12 +271,16 @@ def expand_dataset_names(names: list[str], data_root: Path | str | None,
                 if corruption is not None and not imagenet_c.belongs_to(corruption, family):
                     imagenet_c.open_imagenet_c(c_root, corruption, 1, family=family)  # explains
                 raise missing_root_error(name, [c_root / (corruption or "<corruption>") / "<severity>"])
-            expanded = [imagenet_c.unit_name(c, s, family) for c, s in units]
+            expanded = [member_name(c, s, family) for c, s in units]
         else:
             _spec_for(name)
             expanded = [name]
         out.extend(n for n in expanded if n not in out)
+    if with_baselines:
+        out.extend(dict.fromkeys(b for b in baselines_of(out) if b not in out))
     return out
+
+
 
 
 STATES = ("complete", "partial", "missing", "unreadable")
@@ -385,7 +401,7 @@ def _family_status(spec: DatasetSpec, data_root: Path, val_cache: dict[Path, Tes
     if partial:
         return SetStatus("partial", f"{len(partial)} of {_count(len(names), 'set')} incomplete", folder,
                          (*notes, PARTIAL_EVAL_HINT))  # fmt: skip
-    corruptions = {imagenet_c.parse_family_unit(n)[1] for n in names}  # type: ignore[index]
+    corruptions = {parse_set_name(n).corruption for n in names}
     return SetStatus("complete", f"{_count(len(names), 'set')} of {_count(len(corruptions), 'corruption')}",
                      folder)  # fmt: skip
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import Scoring, TestSetInfo
+from .catalogue import baseline_of
 from .classes import imagenet_wnids, subset_indices, subset_wnids, wnid_to_index
 from .folders import scan_class_folders
 from .imagenet import open_imagenet_val
@@ -48,7 +49,7 @@ def open_subset_set(root: Path, set_name: str, *, allow_partial: bool = False) -
         Path(root), allowed.get, set_name=set_name, expected=SUBSET_LAYOUT,
         required_folders=wnids, allow_partial=allow_partial)
     info = TestSetInfo(name=set_name, root=Path(root), scoring=subset_scoring(set_name),
-                       baseline=f"{set_name}-clean")
+                       baseline=baseline_of(set_name))
     return TestSet(info, scanned.relpaths, scanned.labels)
 
 
@@ -57,7 +58,8 @@ def open_class_matched_val(root: Path, set_name: str, *, allow_partial: bool = F
     val = open_imagenet_val(root, name=f"{set_name}-clean", allow_partial=allow_partial, **val_options)
     scoring = subset_scoring(set_name)
     keep = np.isin(val.labels, np.array(scoring.class_subset))
-    info = replace(val.info, scoring=scoring, baseline=None, variant={"classes": set_name})
+    info = replace(val.info, scoring=scoring, baseline=baseline_of(f"{set_name}-clean"),
+                   variant={"classes": set_name})
     return val.subset(keep, info)
 
 
@@ -77,5 +79,6 @@ def open_imagenet_sketch(root: Path, *, allow_partial: bool = False) -> TestSet:
     scanned = scan_class_folders(
         folder, wnid_to_index().get, set_name="imagenet-sketch", expected=SKETCH_LAYOUT,
         required_folders=imagenet_wnids(), allow_partial=allow_partial)
-    info = TestSetInfo(name="imagenet-sketch", root=folder, scoring=Scoring(), baseline="imagenet")
+    info = TestSetInfo(name="imagenet-sketch", root=folder, scoring=Scoring(),
+                       baseline=baseline_of("imagenet-sketch"))
     return TestSet(info, scanned.relpaths, scanned.labels)

@@ -99,7 +99,7 @@ def original_set(rng: np.random.Generator, per_class: int, annotators: int, n_cl
 
 
 def pool_table(images: Images, folder: str, wnids: list[str]) -> pd.DataFrame:
-    """The candidate-pool CSV rows (format: ``corruptions.recollect.pool``) for ``images``.
+    """The candidate-pool CSV rows (format: ``robustness.recollect.pool``) for ``images``.
 
     ``folder`` is where the images lie relative to the pool file, one subfolder per wnid.
     """

@@ -67,7 +67,7 @@ def _cached_truth_predictions(folder: Path, truth_orig: Images, truth_pool: Imag
 
 def mf_quotas(orig_pool: pd.DataFrame, n_classes: int, k: int, wnids: list[str]) -> np.ndarray:
     """(classes, bins) images per frequency bin, as the MatchedFrequency sampler rounds them."""
-    from corruptions.recollect.sampling import largest_remainder
+    from robustness.recollect.sampling import largest_remainder
 
     from .truth import frequency_bin
 
@@ -109,8 +109,8 @@ def true_accuracies(cfg, world: Path, folders: list[Path], seed: int) -> pd.Data
 
 def corrected_gaps(out: Path, world: Path, models: list[str], seed: int) -> pd.DataFrame:
     """Naive and selection-bias-corrected MatchedFrequency gaps (new minus original, percent)."""
-    from corruptions.recollect.pool import load_pool
-    from corruptions.recollect.report import load_store_records, replication_report
+    from robustness.recollect.pool import load_pool
+    from robustness.recollect.report import load_store_records, replication_report
 
     orig_pool = load_pool(world / "pools" / "original.csv")
     new_pool = load_pool(world / "data" / "imagenetv2-matched-frequency-format-val" / "manifest.csv")
@@ -171,7 +171,7 @@ def truth_table(units: pd.DataFrame, gaps: pd.DataFrame, truth: pd.DataFrame,
 
 def _correctness(out: Path, models: list[str], test_set: str) -> np.ndarray:
     """(images, models) top-1 correctness on one set, images in the reader's order."""
-    from corruptions.recollect.report import load_store_records
+    from robustness.recollect.report import load_store_records
 
     cols, order = [], None
     for m in models:

@@ -183,9 +183,9 @@ def build_world(cfg: DemoConfig, folder: Path, progress: bool = True) -> Path:
 
 def recollect(cfg: DemoConfig, world: Path) -> dict[str, Any]:
     """Build the three ImageNetV2-style variants from pool B (idempotent)."""
-    from corruptions.recollect.layout import write_test_set
-    from corruptions.recollect.pool import load_pool
-    from corruptions.recollect.sampling import matched_frequency, threshold, top_images
+    from robustness.recollect.layout import write_test_set
+    from robustness.recollect.pool import load_pool
+    from robustness.recollect.sampling import matched_frequency, threshold, top_images
 
     pools = world / "pools"
     cand = load_pool(pools / "candidates.csv")

@@ -1,4 +1,4 @@
-"""``python -m corruptions build`` on a scheduler: one array task per shard of the source images.
+"""``robustness build SRC OUT --executor slurm``: one array task per shard of the source images.
 
 Shard ``i`` of ``n`` corrupts every n-th source image starting at ``i`` (the
 builder's ``--shard i/n``); per-image seeds make the files identical to one

@@ -1,4 +1,4 @@
-"""Command-line flags of the executors, shared by ``robustness eval`` and ``python -m corruptions build``.
+"""Command-line flags of the executors, shared by ``robustness eval`` and ``robustness build``.
 
 Every flag defaults to None so that a ``--config FILE`` value is kept unless the
 flag is given; :func:`options_from_args` merges file and flags into

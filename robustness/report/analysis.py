@@ -25,6 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..datasets.catalogue import (
+    IMAGENET_C,
+    SET_FACTS,
+    SET_GROUPS,
+    SetGroup,
+    SetName,
+    parse_set_name,
+)
 from ..errors import UserInputError
 from ..stats.bootstrap import bootstrap_accuracies, percentile_interval
 from ..stats.corruption import (
@@ -40,10 +48,9 @@ from ..store import Store, UnitDir
 from .tables import accuracy_overview
 
 #: sets whose stored ``baseline`` is empty but which re-score the baseline's own images
-PAIRED_BASELINES = {"imagenet-real": "imagenet"}
-IMAGENET_C_PREFIX = "imagenet-c."
+PAIRED_BASELINES = {f.name: f.same_images_as for f in SET_FACTS.values() if f.same_images_as}
 #: name of the per-model mean over all ImageNet-C sets, used as one more shift in fits
-IMAGENET_C_MEAN = "imagenet-c (mean)"
+IMAGENET_C_MEAN = IMAGENET_C.mean_name
 ACCURACY_COLUMNS = ["model", "test_set", "baseline", "top1", "n"]
 GAP_COLUMNS = ["model", "shift", "baseline", "baseline_top1", "shift_top1", "gap", "gap_low",
                "gap_high", "method", "p_value", "n_baseline", "n_shift"]
@@ -77,22 +84,29 @@ class Analysis:
     gaps: pd.DataFrame
     fits: pd.DataFrame
     effective_robustness: pd.DataFrame
-    corruptions: pd.DataFrame
+    corruptions: pd.DataFrame  # ImageNet-C (CE and mCE with the AlexNet constants)
     fit_results: dict[tuple[str, str], FitResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    group_corruptions: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Other set groups (ImageNet-C-bar, shift ladders, in-memory ImageNet-C): error per
+    corruption and severity; CE columns stay empty (no AlexNet constants)."""
 
 
 # ---------------------------------------------------------------- accuracy frames
 
 
+def group_member(test_set: str) -> SetName | None:
+    """The parsed name when ``test_set`` is one (corruption, severity) set of a set group."""
+    parsed = parse_set_name(test_set)
+    return parsed if parsed.is_member else None
+
+
 def imagenet_c_parts(test_set: str) -> tuple[str, int] | None:
     """``imagenet-c.<corruption>.<severity>`` -> (corruption, severity); None for other names."""
-    if not test_set.startswith(IMAGENET_C_PREFIX):
+    parsed = group_member(test_set)
+    if parsed is None or parsed.group != IMAGENET_C.name:
         return None
-    corruption, _, severity = test_set[len(IMAGENET_C_PREFIX):].rpartition(".")
-    if not corruption or not severity.isdigit():
-        return None
-    return corruption, int(severity)
+    return parsed.corruption, parsed.severity
 
 
 def accuracy_frame_from_units(units: pd.DataFrame) -> pd.DataFrame:
@@ -132,28 +146,38 @@ def paired_accuracies(acc: pd.DataFrame, shift: str, baseline: str) -> pd.DataFr
     })
 
 
-def with_imagenet_c_mean(acc: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Add one ``imagenet-c (mean)`` row per model: mean top1 over every ImageNet-C set present.
+def _group_rows(acc: pd.DataFrame, group: SetGroup) -> pd.DataFrame:
+    return acc[acc["test_set"].map(lambda s: (g := group_member(s)) is not None
+                                   and g.group == group.name)]
 
-    Only models evaluated on all ImageNet-C sets found in the frame get the row. Its ``n`` is
+
+def with_group_means(acc: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Add one ``<group> (mean)`` row per model and set group present (``imagenet-c (mean)``):
+    mean top1 over every set of the group in the frame.
+
+    Only models evaluated on all of a group's sets found in the frame get the row. Its ``n`` is
     the smallest per-set n (the sets share images, so this is the honest sample size).
     """
-    is_c = acc["test_set"].map(lambda s: imagenet_c_parts(s) is not None)
-    c_rows = acc[is_c]
-    if c_rows.empty:
-        return acc, []
-    sets = set(c_rows["test_set"])
-    complete = c_rows.groupby("model")["test_set"].nunique() == len(sets)
-    notes = []
-    if not complete.all():
-        left = sorted(complete.index[~complete])
-        notes.append(f"{IMAGENET_C_MEAN}: left out {len(left)} model(s) without all {len(sets)} "
-                     f"ImageNet-C sets: {', '.join(left[:5])}{' ...' if len(left) > 5 else ''}")
-    rows = c_rows[c_rows["model"].isin(complete.index[complete])]
-    mean = rows.groupby("model").agg(top1=("top1", "mean"), n=("n", "min")).reset_index()
-    mean["test_set"] = IMAGENET_C_MEAN
-    mean["baseline"] = "imagenet"
-    return pd.concat([acc, mean[ACCURACY_COLUMNS]], ignore_index=True), notes
+    means, notes = [], []
+    for group in SET_GROUPS.values():
+        rows = _group_rows(acc, group)
+        if rows.empty:
+            continue
+        sets = set(rows["test_set"])
+        complete = rows.groupby("model")["test_set"].nunique() == len(sets)
+        if not complete.all():
+            left = sorted(complete.index[~complete])
+            notes.append(f"{group.mean_name}: left out {len(left)} model(s) without all "
+                         f"{len(sets)} {group.title} sets: {', '.join(left[:5])}"
+                         f"{' ...' if len(left) > 5 else ''}")
+        rows = rows[rows["model"].isin(complete.index[complete])]
+        mean = rows.groupby("model").agg(top1=("top1", "mean"), n=("n", "min")).reset_index()
+        mean["test_set"] = group.mean_name
+        mean["baseline"] = group.baseline
+        means.append(mean[ACCURACY_COLUMNS])
+    if not means:
+        return acc, notes
+    return pd.concat([acc, *means], ignore_index=True), notes
 
 
 # ---------------------------------------------------------------- gaps
@@ -232,7 +256,7 @@ def gaps_from_counts(acc: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.DataFra
         gap, low, high = independent_gap(k_base, both["n_baseline"], k_shift, both["n_shift"],
                                          alpha)
         method = INDEPENDENT_METHOD
-        if PAIRED_BASELINES.get(shift) == baseline or imagenet_c_parts(shift) is not None:
+        if PAIRED_BASELINES.get(shift) == baseline or group_member(shift) is not None:
             method += " (same images, unpaired)"
         for i, r in enumerate(both.itertuples(index=False)):
             rows.append(_gap_row(r.model, shift, baseline, r.baseline_top1, r.shift_top1,
@@ -307,7 +331,7 @@ def fits_tables(acc: pd.DataFrame, options: AnalysisOptions | None = None):
     """
     opts = options or AnalysisOptions()
     fit_set = opts.fit_models or "all"
-    acc, notes = with_imagenet_c_mean(acc)
+    acc, notes = with_group_means(acc)
     fit_rows, er_rows, results = [], [], {}
     for shift, baseline in shift_pairs(acc):
         both = paired_accuracies(acc, shift, baseline)
@@ -337,40 +361,41 @@ def fits_tables(acc: pd.DataFrame, options: AnalysisOptions | None = None):
 # ---------------------------------------------------------------- corruptions
 
 
-def corruption_table(acc: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """ImageNet-C metrics per model, corruption and severity (percent; see module docstring).
+def corruption_table(acc: pd.DataFrame, set_group: SetGroup = IMAGENET_C) -> tuple[pd.DataFrame, list[str]]:
+    """A set group's metrics per model, corruption and severity (percent; see module docstring).
 
     CE and relative CE are AlexNet-normalised (stats.corruption) and need all 5 severities of
     a corruption; relative CE also needs the model's clean error (``imagenet`` top1). mCE and
     relative mCE are means over the 15 common corruptions, given only when all 15 x 5 sets are
     present; ``mce_unnormalized`` is the mean error over the same 75 sets. Per-model aggregates
-    repeat on each of the model's rows.
+    repeat on each of the model's rows. For groups without AlexNet constants
+    (``set_group.mce`` False) only ``error`` and ``clean_error`` are filled.
     """
     rows, notes = [], []
-    c_rows = acc[acc["test_set"].map(lambda s: imagenet_c_parts(s) is not None)]
-    clean = acc[acc["test_set"] == "imagenet"].set_index("model")["top1"]
-    reference = alexnet_errors()
+    c_rows = _group_rows(acc, set_group)
+    clean = acc[acc["test_set"] == set_group.baseline].set_index("model")["top1"]
+    reference = alexnet_errors() if set_group.mce else {}
     for model, group in c_rows.groupby("model", sort=True):
         errors: dict[str, dict[int, float]] = {}
         for ts, top1 in zip(group["test_set"], group["top1"], strict=True):
-            corruption, severity = imagenet_c_parts(ts)
-            errors.setdefault(corruption, {})[severity] = (100.0 - float(top1)) / 100.0
+            member = group_member(ts)
+            errors.setdefault(member.corruption, {})[member.severity] = (100.0 - float(top1)) / 100.0
         full = {c: np.array([e[s] for s in range(1, 6)]) for c, e in errors.items()
                 if set(e) == {1, 2, 3, 4, 5}}
         clean_error = (100.0 - float(clean[model])) / 100.0 if model in clean.index else None
         ce = {c: corruption_error(full, c) for c in full if c in reference}
         rel = ({c: relative_corruption_error(full, clean_error, c) for c in ce}
                if clean_error is not None else {})
-        has_all = all(c in full for c in COMMON_CORRUPTIONS)
+        has_all = set_group.mce and all(c in full for c in COMMON_CORRUPTIONS)
         mce = 100.0 * np.mean([ce[c] for c in COMMON_CORRUPTIONS]) if has_all else np.nan
         rel_mce = (100.0 * np.mean([rel[c] for c in COMMON_CORRUPTIONS])
                    if has_all and rel else np.nan)
         raw = (100.0 * np.mean([full[c] for c in COMMON_CORRUPTIONS]) if has_all else np.nan)
-        if not has_all:
+        if set_group.mce and not has_all:
             missing = [c for c in COMMON_CORRUPTIONS if c not in full]
             notes.append(f"corruptions {model}: mCE left empty, {len(missing)} of the 15 common "
                          f"corruptions lack some severity ({', '.join(missing[:4])} ...)")
-        if clean_error is None:
+        if clean_error is None and set_group.mce:
             notes.append(f"corruptions {model}: no imagenet (clean) top1, relative CE left empty")
         for corruption in sorted(errors):
             for severity in sorted(errors[corruption]):
@@ -392,7 +417,9 @@ def analyze(acc: pd.DataFrame, gaps: pd.DataFrame, options: AnalysisOptions | No
     opts = options or AnalysisOptions()
     fits, er, results, fit_notes = fits_tables(acc, opts)
     corruptions, c_notes = corruption_table(acc)
-    return Analysis(gaps, fits, er, corruptions, results, [*notes, *fit_notes, *c_notes])
+    others = {g.name: corruption_table(acc, g)[0] for g in SET_GROUPS.values() if not g.mce}
+    return Analysis(gaps, fits, er, corruptions, results, [*notes, *fit_notes, *c_notes],
+                    {name: table for name, table in others.items() if not table.empty})
 
 
 #: percent columns written with 3 decimals (timm's precision); other floats with 6 digits
@@ -419,9 +446,9 @@ def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
 
     opts = options or AnalysisOptions()
     written: list[Path] = []
-    acc_c, _ = with_imagenet_c_mean(acc)
+    acc_c, _ = with_group_means(acc)
     for shift, baseline in shift_pairs(acc_c):
-        if imagenet_c_parts(shift) is not None:
+        if group_member(shift) is not None:
             continue
         fit = result.fit_results.get((shift, opts.plot_scale))
         both = paired_accuracies(acc_c, shift, baseline)
@@ -436,7 +463,7 @@ def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
             labels=list(both["model"]) if len(both) <= 20 else None,
             xlabel=f"{baseline} top-1", ylabel=f"{shift} top-1")
     for shift, group in result.gaps.groupby("shift", sort=True):
-        if imagenet_c_parts(shift) is not None:
+        if group_member(shift) is not None:
             continue
         if len(group) > MAX_GAP_BARS:
             result.notes.append(f"plot gaps_{_file_part(shift)}: the {MAX_GAP_BARS} models with "
@@ -452,13 +479,18 @@ def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
             list(group["model"]), group["gap"] / 100.0, group["gap_low"] / 100.0,
             group["gap_high"] / 100.0, out / f"gaps_{_file_part(shift)}",
             ylabel=f"{shift} - {group['baseline'].iloc[0]} top-1 (points)")
-    if not result.corruptions.empty:
-        mean = result.corruptions.pivot_table(index="corruption", columns="severity",
-                                              values="error", aggfunc="mean")
-        n_models = result.corruptions["model"].nunique()
+    heatmaps = {"corruption_heatmap": (result.corruptions, IMAGENET_C)}
+    heatmaps.update({f"corruption_heatmap_{_file_part(name)}": (table, SET_GROUPS[name])
+                     for name, table in result.group_corruptions.items()})
+    for file_name, (table, set_group) in heatmaps.items():
+        if table.empty:
+            continue
+        mean = table.pivot_table(index="corruption", columns="severity", values="error",
+                                 aggfunc="mean")
+        n_models = table["model"].nunique()
         written += plot_corruption_heatmap(
-            mean / 100.0, out / "corruption_heatmap",
-            value_name=f"top-1 error, mean of {n_models} model(s)")
+            mean / 100.0, out / file_name,
+            value_name=f"{set_group.title} top-1 error, mean of {n_models} model(s)")
     return written
 
 
@@ -480,6 +512,8 @@ def write_analysis(acc: pd.DataFrame, result: Analysis, out: str | Path,
                _write_csv(result.effective_robustness, out / "effective_robustness.csv")]
     if not result.corruptions.empty:
         written.append(_write_csv(result.corruptions, out / "corruptions.csv"))
+    for group, table in result.group_corruptions.items():
+        written.append(_write_csv(table, out / f"corruptions-{group}.csv"))
     if opts.plots:
         written += write_plots(acc, result, out / "plots", opts)
     notes = out / "notes.txt"

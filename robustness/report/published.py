@@ -47,6 +47,7 @@ import pandas as pd
 
 from corruptions.errors import UserInputError
 
+from ..datasets.catalogue import BASELINE_SETS, SET_FACTS, published_images
 from .analysis import (
     ACCURACY_COLUMNS,
     Analysis,
@@ -59,26 +60,11 @@ from .analysis import (
     write_analysis,
 )
 
-#: images per test set, from the dataset papers and timm's results README
-KNOWN_SIZES: dict[str, int] = {
-    "imagenet": 50_000,
-    "imagenet-real": 46_837,  # val images with at least one ReaL label
-    "imagenetv2-matched-frequency": 10_000,
-    "imagenetv2-threshold0.7": 10_000,
-    "imagenetv2-top-images": 10_000,
-    "imagenet-sketch": 50_889,
-    "imagenet-r": 30_000,
-    "imagenet-r-clean": 10_000,  # val images of ImageNet-R's 200 classes
-    "imagenet-a": 7_500,
-    "imagenet-a-clean": 10_000,  # val images of ImageNet-A's 200 classes
-}
-#: every ImageNet-C set is the 50,000 val images, corrupted
-IMAGENET_C_SIZE = 50_000
+#: images per published test set (the catalogue's; ImageNet-C members are 50,000 each)
+KNOWN_SIZES: dict[str, int] = {f.name: f.num_images for f in SET_FACTS.values() if f.num_images}
 #: class-matched baselines; a set not listed here is compared with the general baseline
-KNOWN_BASELINES = {"imagenet-r": "imagenet-r-clean", "imagenet-a": "imagenet-a-clean",
-                   "objectnet": "objectnet-clean"}
-#: sets that are baselines themselves
-BASELINE_SETS = frozenset({"imagenet", "imagenet-r-clean", "imagenet-a-clean", "objectnet-clean"})
+KNOWN_BASELINES = {f.name: f.baseline for f in SET_FACTS.values()
+                   if f.baseline is not None and f.baseline not in (None, "imagenet")}
 #: set names in file names -> the readers' names (``robustness datasets``)
 TIMM_SET_ALIASES = {"sketch": "imagenet-sketch",
                     "imagenetv2-threshold-0.7": "imagenetv2-threshold0.7"}
@@ -358,12 +344,11 @@ def model_labels(tables: Sequence[pd.DataFrame]) -> dict[tuple[str, int], str]:
 
 
 def set_size(name: str, sizes: Mapping[str, int]) -> float:
-    """Images in ``name``: ``sizes`` first, then :data:`KNOWN_SIZES`, ImageNet-C; else NaN."""
+    """Images in ``name``: ``sizes`` first, then the catalogue's published count; else NaN."""
     if name in sizes:
         return float(sizes[name])
-    if name in KNOWN_SIZES:
-        return float(KNOWN_SIZES[name])
-    return float(IMAGENET_C_SIZE) if imagenet_c_parts(name) is not None else np.nan
+    known = published_images(name)
+    return float(known) if known is not None else np.nan
 
 
 def baseline_of(name: str, general: str, present: set[str]) -> str | None:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 from robustness.zoo.errors import UnknownModelError
-from robustness.zoo.names import ModelName, parse_model_name
+from robustness.zoo.names import ModelName
+from robustness.zoo.sources import parse_model_name
 
 FAMILIES_FILE = "families.json"
 KINDS = ("cnn", "vit")

@@ -1,4 +1,5 @@
-"""``load_model``: one entry point for timm and torchvision ImageNet-1k classifiers."""
+"""``load_model``: one entry point for every registered model source (timm, torchvision,
+``local-dir:`` folders, and sources added with :func:`robustness.zoo.register_source`)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from robustness.zoo import timm_models, torchvision_models
+from robustness.zoo.errors import UnsupportedLabelSpaceError
 from robustness.zoo.families import family_of, kind_of
 from robustness.zoo.loaded import LoadedModel, ModelInfo, NormalizedClassifier
-from robustness.zoo.local_dir import is_local_dir_name, load_local_dir
-from robustness.zoo.names import (
-    IMAGENET1K_CLASSES,
-    ModelName,
-    check_timm_label_space,
-    check_torchvision_label_space,
-    parse_model_name,
-    timm_pretrained_cfg,
-    torchvision_weights,
-)
-from robustness.zoo.transforms import EvalTransform, timm_eval_transform, torchvision_eval_transform
-from robustness.zoo.weight_files import read_state_dict, sha256_of_file, verify_hash_in_name
-
-RANDOM_INIT = "random-init"
+from robustness.zoo.names import IMAGENET1K_CLASSES
+from robustness.zoo.sources import REQUIRED_FIELDS, ModelSource, source_for
+from robustness.zoo.transforms import EvalTransform
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -38,81 +28,6 @@ def _param_count_millions(model: nn.Module) -> float:
     return round(sum(p.numel() for p in model.parameters()) / 1e6, 2)
 
 
-def _read_weights(
-    weights: str | Path | None, locate: Any
-) -> tuple[dict[str, torch.Tensor], str, str, Path]:
-    """(state dict, provenance label, sha256, file) from an explicit file or from ``locate()``."""
-    if weights is not None:
-        file = Path(weights).expanduser().resolve()
-        label = str(file)
-    else:
-        file, label = locate()
-    state_dict = read_state_dict(file)
-    return state_dict, label, sha256_of_file(file), file
-
-
-def _load_timm(
-    name: ModelName, weights: str | Path | None, pretrained: bool, use_test_size: bool
-) -> tuple[nn.Module, EvalTransform, dict[str, Any]]:
-    cfg = timm_pretrained_cfg(name)
-    tagged = ModelName("timm", name.architecture, name.tag or cfg.tag)
-    check_timm_label_space(tagged, cfg)
-    canonical = str(tagged)
-    label, sha256 = RANDOM_INIT, None
-    if not pretrained:
-        model = timm_models.build_timm_model_random(canonical)
-    elif weights is not None:
-        file = Path(weights).expanduser().resolve()
-        state_dict, label, sha256 = read_state_dict(file), str(file), sha256_of_file(file)
-        model = timm_models.build_timm_from_state_dict(canonical, state_dict, label)
-        del state_dict
-    else:
-        file, label = timm_models.locate_timm_weights(canonical, cfg)
-        sha256 = sha256_of_file(file)
-        if label.startswith("torch-cache:"):
-            verify_hash_in_name(file, sha256)
-        model = timm_models.build_timm_from_cache(canonical, file, label)
-    data_config = timm_models.timm_data_config(model, use_test_size)
-    transform = timm_eval_transform(data_config)
-    fields = {
-        "name": canonical,
-        "source": "timm",
-        "crop_pct": float(data_config["crop_pct"]),
-        "num_classes": int(getattr(model, "num_classes", cfg.num_classes)),
-        "weights": label,
-        "weights_sha256": sha256,
-    }
-    return model, transform, fields
-
-
-def _load_torchvision(
-    name: ModelName, weights: str | Path | None, pretrained: bool
-) -> tuple[nn.Module, EvalTransform, dict[str, Any]]:
-    member = torchvision_weights(name)
-    tagged = ModelName("torchvision", name.architecture, member.name)
-    check_torchvision_label_space(tagged, member)
-    canonical = str(tagged)
-    label, sha256, state_dict = RANDOM_INIT, None, None
-    if pretrained:
-        state_dict, label, sha256, file = _read_weights(
-            weights, lambda: torchvision_models.locate_torchvision_weights(canonical, member)
-        )
-        if weights is None:
-            verify_hash_in_name(file, sha256)
-    model = torchvision_models.build_torchvision_model(name.architecture, member, state_dict, label)
-    del state_dict
-    transform = torchvision_eval_transform(member)
-    fields = {
-        "name": canonical,
-        "source": "torchvision",
-        "crop_pct": round(transform.crop_pct, 6),
-        "num_classes": len(member.meta["categories"]),
-        "weights": label,
-        "weights_sha256": sha256,
-    }
-    return model, transform, fields
-
-
 def load_model(
     name: str,
     weights: str | Path | None = None,
@@ -123,7 +38,8 @@ def load_model(
 ) -> LoadedModel:
     """Load an ImageNet-1k classifier by name, ready for [0, 1] NCHW input on ``device``.
 
-    name: timm ``arch.tag`` or torchvision ``tv:arch.WEIGHTS_MEMBER`` (untagged: default).
+    name: timm ``arch.tag``, torchvision ``tv:arch.WEIGHTS_MEMBER`` (untagged: default),
+        ``local-dir:FOLDER``, or a name of a registered source (``robustness.zoo.SOURCES``).
     weights: a local ``.safetensors`` or torch state-dict file to use instead of the caches.
     device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ``'auto'`` (cuda if available), or a device.
     pretrained: False builds the architecture with random weights (for smoke tests).
@@ -136,23 +52,31 @@ def load_model(
     """
     if weights is not None and not pretrained:
         raise ValueError("weights= was given with pretrained=False; drop one of them.")
-    if is_local_dir_name(name):
-        return _finish_local_dir(name, weights, device, use_test_size)
-    parsed = parse_model_name(name)
-    if parsed.source == "torchvision":
-        model, transform, fields = _load_torchvision(parsed, weights, pretrained)
-    else:
-        model, transform, fields = _load_timm(parsed, weights, pretrained, use_test_size)
+    source = source_for(name)
+    model, transform, fields = source.load(name, weights, pretrained, use_test_size)
+    return _assemble(source, name, model, transform, fields, device)
+
+
+def _assemble(source: ModelSource, name: str, model: nn.Module, transform: EvalTransform,
+              fields: dict[str, Any], device: str | torch.device) -> LoadedModel:
+    """Fold the normalisation into the network, move it to ``device`` and record its provenance
+    (``fields`` as documented in :mod:`robustness.zoo.sources`, defaults filled in here)."""
+    fields = dict(fields)
+    missing = [key for key in REQUIRED_FIELDS if key not in fields]
+    if missing:
+        raise TypeError(f"{name}: model source {source.name!r} returned no {', '.join(missing)} "
+                        f"(load() must return the fields {', '.join(REQUIRED_FIELDS)})")
     if fields["num_classes"] != IMAGENET1K_CLASSES:
-        raise AssertionError(f"{fields['name']}: built with {fields['num_classes']} classes")
-    name_for_family = fields["name"]
-    return _assemble(model, transform, fields, parsed.architecture, family_of(name_for_family),
-                     kind_of(name_for_family), device)
-
-
-def _assemble(model: nn.Module, transform: EvalTransform, fields: dict[str, Any], architecture: str,
-              family: str | None, kind: str, device: str | torch.device) -> LoadedModel:
-    """Fold the normalisation into the network, move it to ``device`` and record its provenance."""
+        raise UnsupportedLabelSpaceError(
+            f"{fields['name']}: model source {source.name!r} built a head with "
+            f"{fields['num_classes']} classes; the harness scores 1000-way ImageNet-1k logits."
+        )
+    classified_as = fields.pop("classified_as", None) or fields["name"]
+    family = fields.pop("family", None) or family_of(classified_as)
+    kind = fields.pop("kind", None) or kind_of(classified_as)
+    architecture = fields.pop("architecture", None) or source.parse(name).architecture
+    fields.setdefault("crop_pct", round(transform.crop_pct, 6))
+    fields["source"] = source.name
     target = resolve_device(device)
     network = NormalizedClassifier(model.eval(), transform.mean, transform.std).eval().to(target)
     info = ModelInfo(
@@ -168,16 +92,3 @@ def _assemble(model: nn.Module, transform: EvalTransform, fields: dict[str, Any]
         **fields,
     )
     return LoadedModel(network=network, transform=transform, info=info, device=target)
-
-
-def _finish_local_dir(
-    name: str, weights: str | Path | None, device: str | torch.device, use_test_size: bool
-) -> LoadedModel:
-    """``local-dir:<folder>`` models: a timm export folder (see :mod:`robustness.zoo.local_dir`)."""
-    if weights is not None:
-        raise ValueError(f"{name}: the folder holds the weights; drop weights=")
-    model, transform, fields = load_local_dir(name, use_test_size)
-    arch = fields.pop("_architecture")
-    family = fields.pop("_family") or family_of(arch)
-    kind = fields.pop("_kind") or kind_of(arch)
-    return _assemble(model, transform, fields, arch, family, kind, device)

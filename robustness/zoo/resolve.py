@@ -1,68 +1,37 @@
-"""Expanding user model selections (names, families, wildcards) into canonical names."""
+"""Expanding user model selections (names, families, wildcards) into canonical names.
+
+Every name goes to the source that owns its prefix (:func:`robustness.zoo.sources.source_for`);
+only families (``vit``, ``family:vit``) are read here.
+"""
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from corruptions.errors import UserInputError
 from robustness.zoo.errors import UnknownModelError
 from robustness.zoo.families import FAMILIES, list_family
-from robustness.zoo.local_dir import canonical_local_dir_name, is_local_dir_name
-from robustness.zoo.names import (
-    IMAGENET1K_CLASSES,
-    TORCHVISION_PREFIX,
-    canonical_model_name,
-    is_timm_in1k,
-)
+from robustness.zoo.sources import source_for
 from robustness.zoo.weight_files import weights_file_problem
 
 _WILDCARD_CHARS = set("*?[")
 
 
-def _torchvision_in1k_names() -> list[str]:
-    """Every ``tv:arch.MEMBER`` torchvision classification checkpoint with 1000 categories."""
-    import torchvision.models
-    from torchvision.models import get_model_weights, list_models
-
-    names = []
-    for arch in list_models(module=torchvision.models):
-        for member_name, member in get_model_weights(arch).__members__.items():
-            if member_name == "DEFAULT":
-                continue
-            if len(member.meta.get("categories") or []) == IMAGENET1K_CLASSES:
-                names.append(f"{TORCHVISION_PREFIX}{arch}.{member_name}")
-    return names
-
-
-def expand_wildcard(pattern: str) -> list[str]:
-    """ImageNet-1k checkpoints matching a shell-style pattern ('resnet50.*', 'tv:vit_*').
-
-    timm patterns go through ``timm.list_models(pattern, pretrained=True)``; checkpoints whose
-    label space is not ImageNet-1k are left out, since the harness cannot score them.
-    """
-    if pattern.startswith(TORCHVISION_PREFIX):
-        return [n for n in _torchvision_in1k_names() if fnmatch.fnmatchcase(n, pattern)]
-    import timm
-
-    return [n for n in timm.list_models(pattern, pretrained=True) if is_timm_in1k(n)]
-
-
 def _expand_one(item: str) -> list[str]:
-    if is_local_dir_name(item):
-        return [canonical_local_dir_name(item)]
     if item.startswith("family:") or item in FAMILIES:
         return list_family(item)
+    source = source_for(item)
     if _WILDCARD_CHARS & set(item):
-        matches = expand_wildcard(item)
+        matches = source.expand(item)
         if not matches:
             raise UnknownModelError(
-                f"pattern {item!r} matches no pretrained ImageNet-1k checkpoint "
-                "(timm patterns look like 'resnet50.*' or 'vit_*', torchvision ones 'tv:resnet*')."
+                f"pattern {item!r} matches no pretrained ImageNet-1k checkpoint of model source "
+                f"{source.name!r} (timm patterns look like 'resnet50.*' or 'vit_*', torchvision "
+                "ones 'tv:resnet*', folders 'local-dir:/zoo/*')."
             )
         return matches
-    return [canonical_model_name(item, check_label_space=True)]
+    return [source.canonical(item, check_label_space=True)]
 
 
 def resolve_model_names(names: list[str] | str) -> list[str]:
@@ -84,9 +53,7 @@ def resolve_model_names(names: list[str] | str) -> list[str]:
 
 def _canonical_or_none(name: str) -> str | None:
     try:
-        if is_local_dir_name(name):
-            return canonical_local_dir_name(name)
-        return canonical_model_name(name)
+        return source_for(name).canonical(name)
     except Exception:  # not a zoo name (a user's own loader's name): matched as written
         return None
 

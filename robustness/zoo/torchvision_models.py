@@ -1,4 +1,7 @@
-"""Loading torchvision classification models from the weights API, offline-safe.
+"""The torchvision model source: names ``tv:arch.WEIGHTS_MEMBER``, loaded offline-safe.
+
+Names: ``tv:arch.WEIGHTS_MEMBER`` (``tv:resnet50.IMAGENET1K_V2``); ``tv:arch`` alone means the
+enum's ``DEFAULT`` member. Registered as :data:`SOURCE` in :mod:`robustness.zoo.sources`.
 
 Weights live where torchvision puts them: ``<torch hub>/checkpoints/<file name of
 weights.url>`` (``$TORCH_HOME/hub/checkpoints``, default ``~/.cache/torch/hub/checkpoints``).
@@ -9,6 +12,7 @@ DenseNet's legacy key renaming) still apply.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,13 +23,79 @@ import torch
 import torchvision
 from torch import nn
 
-from robustness.zoo.errors import WeightsMismatchError, WeightsNotFoundError
+from robustness.zoo.errors import (
+    UnknownModelError,
+    UnsupportedLabelSpaceError,
+    WeightsMismatchError,
+    WeightsNotFoundError,
+)
+from robustness.zoo.names import IMAGENET1K_CLASSES, ModelName, suggest
+from robustness.zoo.transforms import EvalTransform, torchvision_eval_transform
 from robustness.zoo.weight_files import (
+    RANDOM_INIT,
     expected_sha256_prefix,
     is_offline,
     reachable,
+    read_state_dict,
+    sha256_of_file,
     torch_hub_checkpoint_dir,
+    verify_hash_in_name,
 )
+
+PREFIX = "tv:"
+SOURCE_NAME = "torchvision"
+
+
+# ----------------------------------------------------------------------------- names
+
+
+def parse_torchvision_name(name: str) -> ModelName:
+    """``tv:arch[.MEMBER]`` -> ModelName('torchvision', arch, MEMBER) (no registry lookups)."""
+    arch, _, tag = name.strip().removeprefix(PREFIX).partition(".")
+    return ModelName(SOURCE_NAME, arch, tag, PREFIX)
+
+
+def torchvision_weights(name: ModelName) -> Any:
+    """The torchvision weights enum member for ``tv:arch.MEMBER`` (``DEFAULT`` when untagged)."""
+    archs = torchvision.models.list_models(module=torchvision.models)
+    if name.architecture not in archs:
+        raise UnknownModelError(
+            f"{str(name)!r}: torchvision has no classification model {name.architecture!r}."
+            + suggest(name.architecture, archs)
+        )
+    enum = torchvision.models.get_model_weights(name.architecture)
+    member = name.tag or "DEFAULT"
+    if member not in enum.__members__:
+        raise UnknownModelError(
+            f"{str(name)!r}: {enum.__name__} has no member {member!r}. "
+            f"Available: {', '.join(m for m in enum.__members__ if m != 'DEFAULT')}."
+        )
+    return enum[member]
+
+
+def check_torchvision_label_space(name: ModelName, weights: Any) -> None:
+    """Raise :class:`UnsupportedLabelSpaceError` unless the weights have 1000 categories."""
+    categories = len(weights.meta.get("categories") or [])
+    if categories != IMAGENET1K_CLASSES:
+        raise UnsupportedLabelSpaceError(
+            f"{name}: refused because its weights have {categories} categories; the harness "
+            "scores 1000-way ImageNet-1k logits."
+        )
+
+
+def torchvision_in1k_names() -> list[str]:
+    """Every ``tv:arch.MEMBER`` torchvision classification checkpoint with 1000 categories."""
+    names = []
+    for arch in torchvision.models.list_models(module=torchvision.models):
+        for member_name, member in torchvision.models.get_model_weights(arch).__members__.items():
+            if member_name == "DEFAULT":
+                continue
+            if len(member.meta.get("categories") or []) == IMAGENET1K_CLASSES:
+                names.append(f"{PREFIX}{arch}.{member_name}")
+    return names
+
+
+# ----------------------------------------------------------------------------- weights
 
 
 def cache_file(weights: Any) -> Path:
@@ -34,7 +104,7 @@ def cache_file(weights: Any) -> Path:
 
 
 def missing_weights_message(name: str, weights: Any, reason: str) -> str:
-    arch = name.removeprefix("tv:").partition(".")[0]
+    arch = name.removeprefix(PREFIX).partition(".")[0]
     return (
         f"no pretrained weights for {name} on this machine ({reason}). Looked in:\n"
         f"  - {cache_file(weights)}\n"
@@ -108,3 +178,74 @@ def build_torchvision_model(
             f"weights {weights_label} do not fit tv:{architecture}: {str(exc)[:800]}. Check the "
             "file holds weights for exactly this architecture (and a 1000-class head)."
         ) from exc
+
+
+# ----------------------------------------------------------------------------- the source
+
+
+def load_torchvision(
+    name: str, weights: str | Path | None, pretrained: bool
+) -> tuple[nn.Module, EvalTransform, dict[str, Any]]:
+    """(network without normalisation, eval transform, ModelInfo fields) for a ``tv:`` name."""
+    parsed = parse_torchvision_name(name)
+    member = torchvision_weights(parsed)
+    tagged = ModelName(SOURCE_NAME, parsed.architecture, member.name, PREFIX)
+    check_torchvision_label_space(tagged, member)
+    canonical = str(tagged)
+    label, sha256, state_dict = RANDOM_INIT, None, None
+    if pretrained:
+        if weights is not None:
+            file = Path(weights).expanduser().resolve()
+            label = str(file)
+        else:
+            file, label = locate_torchvision_weights(canonical, member)
+        state_dict, sha256 = read_state_dict(file), sha256_of_file(file)
+        if weights is None:
+            verify_hash_in_name(file, sha256)
+    model = build_torchvision_model(parsed.architecture, member, state_dict, label)
+    del state_dict
+    transform = torchvision_eval_transform(member)
+    fields = {
+        "name": canonical,
+        "architecture": parsed.architecture,
+        "crop_pct": round(transform.crop_pct, 6),
+        "num_classes": len(member.meta["categories"]),
+        "weights": label,
+        "weights_sha256": sha256,
+    }
+    return model, transform, fields
+
+
+class TorchvisionSource:
+    """torchvision classification checkpoints: ``tv:arch.WEIGHTS_MEMBER``."""
+
+    prefix = PREFIX
+    name = SOURCE_NAME
+
+    def owns(self, name: str) -> bool:
+        return name.strip().startswith(PREFIX)
+
+    def parse(self, name: str) -> ModelName:
+        return parse_torchvision_name(name)
+
+    def canonical(self, name: str, check_label_space: bool = False) -> str:
+        """``tv:resnet50`` -> ``tv:resnet50.IMAGENET1K_V2`` (the enum's DEFAULT member)."""
+        parsed = parse_torchvision_name(name)
+        weights = torchvision_weights(parsed)
+        canonical = ModelName(SOURCE_NAME, parsed.architecture, weights.name, PREFIX)
+        if check_label_space:
+            check_torchvision_label_space(canonical, weights)
+        return str(canonical)
+
+    def expand(self, pattern: str) -> list[str]:
+        """ImageNet-1k checkpoints whose ``tv:arch.MEMBER`` name matches (shell-style)."""
+        return [n for n in torchvision_in1k_names() if fnmatch.fnmatchcase(n, pattern.strip())]
+
+    def load(
+        self, name: str, weights: str | Path | None, pretrained: bool, use_test_size: bool
+    ) -> tuple[nn.Module, EvalTransform, dict[str, Any]]:
+        """``use_test_size`` does not apply: torchvision weights have one eval size."""
+        return load_torchvision(name, weights, pretrained)
+
+
+SOURCE = TorchvisionSource()

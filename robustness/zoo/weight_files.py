@@ -24,6 +24,7 @@ import torch
 
 from robustness.zoo.errors import UnsafeWeightsError, WeightsMismatchError
 
+RANDOM_INIT = "random-init"  # ModelInfo.weights of a model built with pretrained=False
 _TRUE_VALUES = {"1", "true", "yes", "on"}
 _WRAPPER_KEYS = ("state_dict", "model")
 _PREFIXES = ("module.", "_orig_mod.")

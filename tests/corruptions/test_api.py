@@ -36,6 +36,31 @@ def test_registry_holds_the_noise_and_digital_families():
     assert imagenet_c <= set(corruptions.ALL)
 
 
+def test_a_name_registered_twice_is_an_error_not_a_silent_replacement(monkeypatch):
+    import importlib
+    import sys
+    import types
+    from dataclasses import replace
+
+    from corruptions.registry import FAMILY_MODULES, DuplicateCorruptionError, _collect
+
+    defined = [c.name for m in FAMILY_MODULES
+               for c in importlib.import_module(f"corruptions.{m}").CORRUPTIONS]  # fmt: skip
+    assert sorted(_collect()) == sorted(defined) and len(set(defined)) == len(defined)
+    with pytest.raises(DuplicateCorruptionError, match=r"'gaussian_noise' is defined twice: "
+                       r"in corruptions.noise and in corruptions.noise"):  # fmt: skip
+        _collect(("noise", "noise"))
+    # another family module reusing a name: a copy of frost filed under another family
+    frost = registry()["frost"]
+    clash = types.ModuleType("corruptions._clash")
+    clash.CORRUPTIONS = (replace(frost, family="digital"),)
+    monkeypatch.setitem(sys.modules, "corruptions._clash", clash)
+    with pytest.raises(DuplicateCorruptionError, match=r"'frost' is defined twice: in "
+                       r"corruptions.weather and in corruptions._clash"):  # fmt: skip
+        _collect(("noise", "weather", "_clash"))
+    assert issubclass(DuplicateCorruptionError, ValueError)
+
+
 def test_unknown_corruption_names_the_known_ones():
     with pytest.raises(KeyError, match="unknown corruption 'gauss'.*gaussian_noise"):
         corrupt(photo(0, 32), "gauss", 1)

@@ -125,6 +125,45 @@ def test_parse_arguments():
 # ------------------------------------------------------------------ layout and encoding
 
 
+def test_a_shifts_build_records_the_real_ladders_in_its_manifest(tmp_path):
+    from corruptions.params.shifts import LADDERS
+
+    src = make_source(tmp_path, n_classes=1, per_class=1)
+    build_corrupted_set(src, tmp_path / "out", corruptions="shifts", severities="2",
+                        preset="cifar", progress=False)  # fmt: skip
+    tables = json.loads((tmp_path / "out" / "manifest.json").read_text())["parameters"]
+    assert sorted(tables) == sorted(LADDERS)
+    for name, ladder in LADDERS.items():
+        assert tables[name] == json.loads(json.dumps(ladder)), name  # tuples -> lists
+    assert tables["rain"]["transform"] == "RandomRain" and len(tables["rain"]["severities"]) == 5
+
+
+@pytest.mark.parametrize("preset", ["imagenet", "tiny-imagenet", "cifar"])
+def test_every_corruption_that_runs_at_a_preset_has_its_table(preset):
+    from corruptions.builder import parameter_tables
+    from corruptions.params import noise, weather
+
+    image = np.zeros((32, 32, 3), np.uint8)
+    for name, c in sorted(registry().items()):
+        try:
+            c(image, 1, rng=np.random.RandomState(0), preset=preset)
+        except KeyError:  # C-bar has ImageNet levels only: no table, and no corruption either
+            with pytest.raises(KeyError, match=f"no '{preset}' parameters for corruption '{name}'"):
+                parameter_tables([name], preset)
+            continue
+        table = parameter_tables([name], preset)[name]
+        assert table, name
+    assert parameter_tables(["shot_noise"], preset)["shot_noise"] == list(noise.TABLES[preset]["shot_noise"])
+    assert parameter_tables(["frost"], preset)["frost"] == json.loads(json.dumps(weather.TABLES[preset]["frost"]))
+
+
+def test_a_family_without_tables_is_an_error_not_null():
+    from corruptions.params import parameter_table
+
+    with pytest.raises(KeyError, match="no parameter tables for corruption family 'made_up'"):
+        parameter_table("made_up", "x", "imagenet")
+
+
 def test_layout_manifest_and_jpeg_settings(tmp_path):
     src = make_source(tmp_path)
     out = tmp_path / "out"

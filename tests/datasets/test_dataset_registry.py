@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from dataset_trees import TENCH, class_tree, val_name
 
-from robustness.datasets import DATASETS, LayoutError, format_catalogue, open_test_set
+from robustness.datasets import (
+    DATASETS,
+    LayoutError,
+    expand_dataset_names,
+    format_catalogue,
+    open_test_set,
+)
 from robustness.datasets.registry import catalogue_status
 from robustness.errors import UserInputError
 
@@ -73,3 +79,24 @@ def test_spec_describe_shows_folder_options_and_layout():
     assert "<data-root>/imagenetv2-threshold0.7-format-val" in text
     assert "--root imagenetv2-threshold0.7=PATH" in text
     assert "<root>/999/" in text and "allow_partial" in text
+
+
+def test_expanding_a_list_adds_the_baselines_its_gaps_need(tmp_path):
+    """The Makefile's default list has no class-matched baselines; expansion adds them, so
+    ImageNet-R, -A and ObjectNet get their gaps (issue: one home for each concept)."""
+    asked = ["imagenetv2-matched-frequency", "imagenet-r", "imagenet-a", "imagenet-sketch", "objectnet"]
+    assert expand_dataset_names(asked, tmp_path) == asked
+    assert expand_dataset_names(asked, tmp_path, with_baselines=True) == [
+        *asked, "imagenet", "imagenet-r-clean", "imagenet-a-clean", "objectnet-clean"]
+    # a baseline already asked for is not repeated; baselines have none of their own
+    assert expand_dataset_names(["imagenet-r-clean", "imagenet-r"], tmp_path, with_baselines=True) == [
+        "imagenet-r-clean", "imagenet-r"]
+
+
+def test_default_selection_is_the_published_benchmarks_with_their_baselines(tmp_path):
+    class_tree(tmp_path / "imagenet-c" / "fog" / "1", {TENCH: [val_name(1)]})
+    names = expand_dataset_names(["default"], tmp_path, with_baselines=True)
+    assert names == ["imagenet", "imagenetv2-matched-frequency", "imagenetv2-threshold0.7",
+                     "imagenetv2-top-images", "imagenet-c.fog.1", "imagenet-r", "imagenet-a",
+                     "imagenet-sketch", "objectnet", "imagenet-r-clean", "imagenet-a-clean",
+                     "objectnet-clean"]

@@ -6,7 +6,8 @@ import pytest
 from dataset_trees import GOLDFISH, TENCH, class_tree
 
 from robustness.datasets import LayoutError, expand_dataset_names, format_catalogue, open_test_set
-from robustness.datasets.imagenet_c import COMMON_CORRUPTIONS, parse_family_unit, parse_unit_name
+from robustness.datasets.catalogue import SetName, parse_set_name
+from robustness.datasets.imagenet_c import COMMON_CORRUPTIONS
 
 
 def c_tree(data_root):
@@ -40,8 +41,13 @@ def test_expansion_of_one_corruption_and_mixed_lists_without_repeats(tmp_path):
 def test_benchmark_order_is_the_papers():
     assert COMMON_CORRUPTIONS[:3] == ("gaussian_noise", "shot_noise", "impulse_noise")
     assert COMMON_CORRUPTIONS[-1] == "jpeg_compression" and len(COMMON_CORRUPTIONS) == 15
-    assert parse_unit_name("imagenet-c.glass_blur.4") == ("glass_blur", 4)
-    assert parse_unit_name("imagenet-c.glass_blur") is None
+    assert parse_set_name("imagenet-c.glass_blur.4") == SetName("imagenet-c.glass_blur.4", "imagenet-c",
+                                                                "glass_blur", 4)
+    fog = parse_set_name("imagenet-c.glass_blur")
+    assert fog.is_group_selection and not fog.is_member and fog.corruption == "glass_blur"
+    assert parse_set_name("imagenet-c").is_group_selection
+    assert parse_set_name("imagenetv2-threshold0.7") == SetName("imagenetv2-threshold0.7")  # a dot, no group
+    assert parse_set_name("imagenet-r") == SetName("imagenet-r")
 
 
 def test_opening_one_unit(tmp_path):
@@ -84,7 +90,8 @@ def test_cbar_and_shift_sets_are_their_own_families(tmp_path):
     ds = open_test_set("imagenet-c-bar.sparkles.3", tmp_path, allow_partial=True)
     assert ds.info.name == "imagenet-c-bar.sparkles.3" and ds.info.baseline == "imagenet"
     assert ds.info.root == tmp_path / "imagenet-c-bar" / "sparkles" / "3"
-    assert parse_family_unit("imagenet-shifts.rain.2") == ("imagenet-shifts", "rain", 2)
+    rain = parse_set_name("imagenet-shifts.rain.2")
+    assert (rain.group, rain.corruption, rain.severity) == ("imagenet-shifts", "rain", 2)
 
 
 def test_a_corruption_named_under_the_wrong_family_says_where_it_belongs(tmp_path):

@@ -161,10 +161,10 @@ def test_the_smallest_allowed_flag_values_parse():
 
 
 def test_build_shards_flag_is_range_checked(capsys, tmp_path):
-    from corruptions.cli import main
+    from robustness.cli import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["build", str(tmp_path), str(tmp_path / "out"), "--shards", "0"])
+        main(["build", str(tmp_path), str(tmp_path / "out"), "--executor", "slurm", "--shards", "0"])
     assert exit_.value.code == 2
     assert "argument --shards: expected a whole number >= 1, got '0'" in capsys.readouterr().err
 

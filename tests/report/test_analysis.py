@@ -365,3 +365,44 @@ def test_gap_plot_is_skipped_with_a_note_when_an_interval_misses_its_gap(tmp_pat
     acc = accuracy_frame({"m": 80.0}, {"m": 70.0})
     assert write_plots(acc, result, tmp_path) == []
     assert any("excludes its gap" in n for n in result.notes)
+
+
+def test_every_set_group_gets_a_mean_a_corruption_table_and_a_heatmap_but_mce_only_for_c(tmp_path):
+    """ImageNet-C-bar members are summarised like ImageNet-C's: a mean row fitted as one shift,
+    a per-corruption table and a heatmap, no per-member plots; no CE (no AlexNet constants)."""
+    rng = np.random.default_rng(3)
+    names = val_names(40)
+    store = Store(tmp_path / "res")
+    expected_mean = {}
+    for i, model in enumerate(["m0", "m1", "m2"]):
+        clean = rng.random(40) < 0.5 + 0.15 * i
+        add_unit(store, model, "imagenet", names, clean, baseline=None)
+        tops = []
+        for corruption, severity in (("sparkles", 1), ("sparkles", 2), ("blue_noise_sample", 1)):
+            correct = clean & (rng.random(40) < 0.7)
+            add_unit(store, model, f"imagenet-c-bar.{corruption}.{severity}", names, correct)
+            tops.append(100.0 * correct.mean())
+        expected_mean[model] = float(np.mean(tops))
+    parser = argparse.ArgumentParser()
+    add_report_arguments(parser)
+    assert run_report(parser.parse_args(["--out", str(store.out), "--bootstrap", "20",
+                                         "--resamples", "50", "--scales", "linear",
+                                         "--plot-scale", "linear"])) == 0
+    out = store.out
+    table = pd.read_csv(out / "corruptions-imagenet-c-bar.csv")
+    assert len(table) == 3 * 3 and table[["ce", "mce", "relative_mce"]].isna().all().all()
+    top1 = pd.read_csv(out / "results-imagenet-c-bar.sparkles.2.csv").set_index("model")["top1"]
+    row = table[(table["corruption"] == "sparkles") & (table["severity"] == 2)].set_index("model")
+    assert np.allclose(row["error"], 100.0 - top1.loc[row.index], atol=1e-3)
+    assert not (out / "corruptions.csv").exists()  # no ImageNet-C sets: no ImageNet-C table
+    er = pd.read_csv(out / "effective_robustness.csv")
+    assert "imagenet-c-bar (mean)" in set(er["shift"])
+    for stem in ("corruption_heatmap_imagenet-c-bar", "accuracy_on_the_line_imagenet-c-bar_mean"):
+        assert (out / "plots" / f"{stem}.png").is_file(), stem
+    assert not list((out / "plots").glob("accuracy_on_the_line_imagenet-c-bar_sparkles*"))
+    fits = pd.read_csv(out / "fits.csv").set_index("shift")
+    assert fits.loc["imagenet-c-bar (mean)", "n_models"] == 3
+    base = pd.read_csv(out / "results-imagenet.csv").set_index("model")["top1"]
+    models = sorted(expected_mean)
+    slope, intercept = np.polyfit(base.loc[models], [expected_mean[m] for m in models], 1)
+    assert fits.loc["imagenet-c-bar (mean)", "slope"] == pytest.approx(slope, rel=1e-3, abs=1e-3)

@@ -13,7 +13,7 @@ from timm.models import get_pretrained_cfg
 from torchvision.models import get_model_weights
 
 from robustness.zoo import FAMILIES, UnknownModelError, family_of, kind_of, list_family
-from robustness.zoo.names import parse_model_name
+from robustness.zoo.sources import parse_model_name
 
 REQUIRED = {
     "resnet": "cnn", "convnext": "cnn", "efficientnet": "cnn", "regnet": "cnn",

@@ -29,7 +29,7 @@ from robustness.zoo import (
     resolve_device,
     weight_files,
 )
-from robustness.zoo.names import timm_label_space_problem
+from robustness.zoo.timm_models import timm_label_space_problem
 
 TIMM_CNN = "resnet10t.c3_in1k"
 

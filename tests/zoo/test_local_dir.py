@@ -59,3 +59,21 @@ def test_non_imagenet_head_is_refused(tmp_path):
     export(tmp_path / "ten", num_classes=10)
     with pytest.raises(UnsupportedLabelSpaceError, match="10 classes"):
         load_model(f"local-dir:{tmp_path / 'ten'}")
+
+
+def test_wildcard_expands_to_imagenet_folders_and_explicit_ten_class_folder_is_refused(tmp_path):
+    for name in ("b", "a"):
+        export(tmp_path / "zoo" / name)
+    export(tmp_path / "zoo" / "ten", num_classes=10)
+    (tmp_path / "zoo" / "no-weights").mkdir()
+    (tmp_path / "zoo" / "no-weights" / "config.json").write_text("{}")
+    zoo_dir = (tmp_path / "zoo").resolve()
+    assert resolve_model_names([f"local-dir:{tmp_path / 'zoo'}/*"]) == [
+        f"local-dir:{zoo_dir / 'a'}", f"local-dir:{zoo_dir / 'b'}"]
+    with pytest.raises(UnsupportedLabelSpaceError, match="10 classes"):
+        resolve_model_names([f"local-dir:{tmp_path / 'zoo' / 'ten'}"])
+    # a folder whose own name looks like a pattern is that folder, not a pattern
+    export(tmp_path / "run[1]")
+    assert resolve_model_names([f"local-dir:{tmp_path / 'run[1]'}"]) == [
+        f"local-dir:{(tmp_path / 'run[1]').resolve()}"]
+    assert load_model(f"local-dir:{tmp_path / 'zoo' / 'a'}").info.source == "local-dir"

@@ -2,7 +2,7 @@
 
 The store (:mod:`robustness.store`) keeps, per model and test set, each image's ``relpath``
 (relative to the set's root) and top-1 correctness ``correct1``. A frequency table is a pool
-file (see :mod:`corruptions.recollect.pool`) whose ``path`` matches those relpaths: for the
+file (see :mod:`robustness.recollect.pool`) whose ``path`` matches those relpaths: for the
 new set, the ``manifest.csv`` written by ``recollect`` (or, better, a table of re-measured
 frequencies with the same paths); for the original set, e.g. ImageNet val images with their
 measured frequencies. Paths are matched exactly, else by file name when names are unique.
@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from robustness.stats.replication import ReplicationGaps, replication_gaps
-from robustness.store import Store
-
 from ..errors import UserInputError
+from ..stats.replication import ReplicationGaps, replication_gaps
+from ..store import Store
 from .pool import Pool
 
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from recollect_helpers import WNIDS, rows_for, simulated_pool
 
-from corruptions.recollect.pool import pool_from_table
-from corruptions.recollect.sampling import (
+from robustness.recollect.pool import pool_from_table
+from robustness.recollect.sampling import (
     largest_remainder,
     matched_frequency,
     threshold,

@@ -2,11 +2,11 @@
 
 Wire into any argparse CLI with one call, ``add_parsers(subparsers)``; each sub-command
 sets ``func`` to :func:`recollect_main` or :func:`replication_report_main` (which take the
-parsed ``args`` and return an exit code). Standalone: ``python -m corruptions.recollect``.
+parsed ``args`` and return an exit code). Standalone: ``python -m robustness.recollect``.
 
 A user's mistake (a bad pool file, option or output folder) raises a ``UserInputError``
-(:class:`~corruptions.recollect.pool.PoolFormatError`, ``OutputFolderError``, ...); the command
-lines turn it into one ``error:`` line on stderr and exit code 2 (:mod:`corruptions.errors`).
+(:class:`~robustness.recollect.pool.PoolFormatError`, ``OutputFolderError``, ...); the command
+lines turn it into one ``error:`` line on stderr and exit code 2 (:mod:`robustness.errors`).
 Arguments are checked before anything is read or written.
 """
 
@@ -16,9 +16,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from robustness.stats.replication import DEFAULT_BIN_EDGES
-
 from ..errors import UserInputError, run_command
+from ..stats.replication import DEFAULT_BIN_EDGES
 from .pool import load_pool
 from .sampling import STRATEGIES, matched_frequency, threshold, top_images
 
@@ -210,10 +209,10 @@ def replication_report_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m corruptions.recollect``; a user's mistake: one stderr line, exit code 2."""
-    parser = argparse.ArgumentParser(prog="python -m corruptions.recollect", description=__doc__)
+    """``python -m robustness.recollect``; a user's mistake: one stderr line, exit code 2."""
+    parser = argparse.ArgumentParser(prog="python -m robustness.recollect", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show the traceback of a user error")
     add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return run_command(lambda: args.func(args), prog="python -m corruptions.recollect",
+    return run_command(lambda: args.func(args), prog="python -m robustness.recollect",
                        debug=args.debug)

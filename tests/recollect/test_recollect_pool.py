@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from recollect_helpers import WNIDS
 
-from corruptions.recollect.pool import PoolFormatError, load_pool
+from robustness.recollect.pool import PoolFormatError, load_pool
 
 HEADER = "path,wnid,shown,selected\n"
 

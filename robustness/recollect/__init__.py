@@ -1,6 +1,6 @@
 """Re-collected test sets (Recht et al. 2019): candidate pools, samplers, duplicate screening.
 
-    from corruptions.recollect import load_pool, matched_frequency, write_test_set
+    from robustness.recollect import load_pool, matched_frequency, write_test_set
     result = matched_frequency(load_pool("pool.csv"), load_pool("val_freq.csv"), k=10, seed=0)
     write_test_set(result, load_pool("pool.csv"), "imagenetv2-mine")
 

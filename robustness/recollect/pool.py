@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..datasets.classes import wnid_to_index
 from ..errors import UserInputError
 
 REQUIRED_COLUMNS = ("path", "wnid", "shown", "selected")
-OPTIONAL_COLUMNS = ("source", "date", "dup_group", "previous")
 
 POOL_LAYOUT = """\
   path,wnid,shown,selected[,source,date,dup_group,previous]
@@ -174,8 +174,6 @@ def validate_pool_table(
             f"{', '.join(map(str, table.columns[:10]))}; {POOL_FORMAT}"
         )
     if known_wnids is None:
-        from robustness.datasets.classes import wnid_to_index
-
         known_wnids = wnid_to_index()
     out = table.copy()
     out["path"] = out["path"].astype(str)

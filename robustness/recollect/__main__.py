@@ -1,4 +1,4 @@
-"""``python -m corruptions.recollect``: see :mod:`corruptions.recollect.cli`."""
+"""``python -m robustness.recollect``: see :mod:`robustness.recollect.cli`."""
 
 import sys
 

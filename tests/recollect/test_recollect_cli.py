@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 from recollect_helpers import WNIDS
 
-from corruptions.recollect.cli import main
-from corruptions.recollect.pool import load_pool
 from robustness.datasets.classes import wnid_to_index
 from robustness.datasets.imagenetv2 import open_imagenetv2
+from robustness.recollect.cli import main
+from robustness.recollect.pool import load_pool
 from robustness.stats.replication import replication_gaps
 from robustness.store import Store
 
@@ -226,5 +226,5 @@ def test_standalone_recollect_reports_a_bad_pool_the_same_way(tmp_path, capsys):
     code = main(["recollect", str(bad), str(tmp_path / "out"), "--strategy", "top-images"])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith(f"python -m corruptions.recollect: error: {bad}: the file is empty")
+    assert err.startswith(f"python -m robustness.recollect: error: {bad}: the file is empty")
     assert "Traceback" not in err

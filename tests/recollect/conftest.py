@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from corruptions.recollect.pool import pool_from_table
+from robustness.recollect.pool import pool_from_table
 
 
 @pytest.fixture

@@ -25,8 +25,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from robustness.stats.replication import DEFAULT_BIN_EDGES, frequency_bins
-
+from ..stats.replication import DEFAULT_BIN_EDGES, frequency_bins
 from .pool import Pool
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 from PIL import Image
 from recollect_helpers import WNIDS
 
-from corruptions.recollect.duplicates import find_near_duplicates, fingerprint_pool, screen_pool
-from corruptions.recollect.pool import pool_from_table
+from robustness.recollect.duplicates import find_near_duplicates, fingerprint_pool, screen_pool
+from robustness.recollect.pool import pool_from_table
 
 
 def _distinct_image(seed: int, size: int = 96) -> Image.Image:
