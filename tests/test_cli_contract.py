@@ -88,7 +88,7 @@ def test_partial_sets_are_visible_in_tables_terminal_and_notes(world, capsys):
     top1 = pd.read_csv(world["out"] / "results-imagenet.csv")["top1"].iloc[0]
     assert "top-1 (%)" in printed and f"{CANONICAL}" in printed and f"{top1:.2f}" in printed
     notes = (world["out"] / "notes.txt").read_text()
-    assert f"PARTIAL imagenet: incomplete: 997 of 1000 class folders are missing or empty; evaluated so for {CANONICAL}" in notes
+    assert f"PARTIAL imagenet: incomplete: 997 of 1000 class folders are missing or empty (units of {CANONICAL})" in notes
 
 
 # (case id, argv after the common ones, text the one message must contain)

@@ -194,14 +194,17 @@ def accuracy_overview(summary: pd.DataFrame, max_models: int = 20, max_sets: int
 
 
 def partial_notes(units: pd.DataFrame) -> list[str]:
-    """Notes on units computed on an incomplete set (one per set) or with unreadable images
-    skipped (one per unit)."""
+    """Notes on units computed on an incomplete set (one note per reason and set of models,
+    listing the sets) or with unreadable images skipped (one per unit)."""
     notes = []
     partial = units[units["partial"] != ""]
+    grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for (test_set, reason), group in partial.groupby(["test_set", "partial"], sort=True):
-        models = sorted(group["model"])
+        grouped.setdefault((reason, tuple(sorted(group["model"]))), []).append(test_set)
+    for (reason, models), sets in grouped.items():
+        shown_sets = ", ".join(sets[:4]) + (f" and {len(sets) - 4} more sets" if len(sets) > 4 else "")
         shown = ", ".join(models[:3]) + (f" and {len(models) - 3} more" if len(models) > 3 else "")
-        notes.append(f"PARTIAL {test_set}: {reason}; evaluated so for {shown}")
+        notes.append(f"PARTIAL {shown_sets}: {reason} (units of {shown})")
     for row in units[units["n_skipped"] > 0].itertuples(index=False):
         notes.append(f"SKIPPED IMAGES {row.model} on {row.test_set}: {row.n_skipped} unreadable "
                      "image(s) left out (listed in the unit's meta.json)")
