@@ -37,6 +37,8 @@ _EXPORTS = {
     "evaluate_unit": "robustness.engine",
     "run_evaluation": "robustness.engine",
     "Store": "robustness.store",
+    "Unit": "robustness.store",
+    "UnitRecords": "robustness.store",
     # tables
     "units_frame": "robustness.report.tables",
     "test_set_table": "robustness.report.tables",

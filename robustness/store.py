@@ -22,6 +22,10 @@ a killed process never leaves a half-written finished unit. A finished unit is
 never recomputed under its key; when the key changes (new weights, images added
 to the set...) a new unit is computed beside it and the old one is marked
 superseded once the new one finishes. Files are created with the user's umask.
+
+Read finished units through this module, not through the file names above:
+``Store.find(model, test_set)`` gives a :class:`Unit` (``.meta``, ``.spec``, ``.records()``,
+a typed :class:`UnitRecords`), ``Store.units()`` a table of the current units.
 """
 
 from __future__ import annotations
@@ -36,9 +40,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RECORD_FIELDS = (
     "index",  # int64: position in the reader's stable order
@@ -348,6 +355,142 @@ def sibling_units(unit: UnitDir) -> list[UnitDir]:
             if p.is_dir() and p != unit.root and not p.name.startswith(".")]
 
 
+# ---------------------------------------------------------------------------
+# Reading finished units: the public, typed view of the layout above.
+
+_RECORD_DTYPES: dict[str, Any] = {
+    "index": np.int64,
+    "relpath": str,
+    "label": np.int64,
+    "top5": np.int16,
+    "correct1": bool,
+    "correct5": bool,
+    "correct1_all": bool,
+    "correct5_all": bool,
+}
+
+
+@dataclass(frozen=True)
+class UnitRecords:
+    """Per-image records of a finished unit, one array entry per evaluated image (see
+    ``RECORD_FIELDS``). ``logits`` (float16, (N, 1000)) is filled only when the unit saved
+    logits and the caller asked for them (``Unit.records(logits=True)``), else None. A field
+    left out on purpose (``Unit.records(fields=...)``) is None."""
+
+    index: np.ndarray  # int64 (N,): position in the reader's stable order
+    relpath: np.ndarray  # str (N,): path relative to the test set's root
+    label: np.ndarray  # int64 (N,): label in the set's own label space
+    top5: np.ndarray  # int16 (N, 5): predicted ImageNet-1k classes under the set's scoring
+    correct1: np.ndarray  # bool (N,): top-1 correct under the set's scoring
+    correct5: np.ndarray  # bool (N,)
+    correct1_all: np.ndarray  # bool (N,): plain 1000-way top-1
+    correct5_all: np.ndarray  # bool (N,)
+    logits: np.ndarray | None = None  # float16 (N, 1000) or None
+
+    def __len__(self) -> int:
+        return next((len(v) for v in self.to_arrays().values()), 0)
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray],
+                    fields: tuple[str, ...] = RECORD_FIELDS) -> UnitRecords:
+        """Typed records from the arrays of a ``records.npz``: ``fields`` (all by default) must
+        be there, the others are None; ``logits`` is kept when present; other keys are ignored."""
+        unknown = [f for f in fields if f not in RECORD_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown record field(s) {', '.join(unknown)}; known: {', '.join(RECORD_FIELDS)}")
+        missing = [f for f in fields if f not in arrays]
+        if missing:
+            raise KeyError(f"records lack field(s) {', '.join(missing)}")
+        typed = {f: np.asarray(arrays[f]).astype(_RECORD_DTYPES[f], copy=False) if f in fields else None
+                 for f in RECORD_FIELDS}
+        logits = arrays.get("logits")
+        return cls(**typed, logits=None if logits is None else np.asarray(logits).astype(np.float16, copy=False))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays as stored in ``records.npz`` (fields that are None left out)."""
+        out = {f: getattr(self, f) for f in RECORD_FIELDS if getattr(self, f) is not None}
+        if self.logits is not None:
+            out["logits"] = self.logits
+        return out
+
+
+class Unit:
+    """A finished unit folder, read through the store's schema.
+
+    ``meta`` (the unit's meta.json, read once), ``spec`` (spec.json, or None when missing),
+    ``records()`` (the typed per-image records), and the names ``model``, ``test_set``, ``key``
+    and ``path``. ``Unit(path)`` opens a unit by its folder (e.g. the ``path`` column of
+    ``Store.units()`` or ``units_frame``).
+    """
+
+    def __init__(self, path: str | Path):
+        self.dir = UnitDir(Path(path))
+        self._meta: dict[str, Any] | None = None
+        self._spec: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"Unit({str(self.path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unit) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    @property
+    def path(self) -> Path:
+        return self.dir.root
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        if self._meta is None:
+            self._meta = self.dir.read_meta()
+        return self._meta
+
+    @property
+    def spec(self) -> dict[str, Any] | None:
+        if self._spec is None:
+            self._spec = self.dir.read_spec()
+        return self._spec
+
+    @property
+    def model(self) -> str:
+        """The model's name (from meta.json)."""
+        return (_pair_names(self.meta) or ("", ""))[0]
+
+    @property
+    def test_set(self) -> str:
+        """The test set's name (from meta.json)."""
+        return (_pair_names(self.meta) or ("", ""))[1]
+
+    @property
+    def key(self) -> str:
+        return str(self.meta.get("key", ""))
+
+    @property
+    def precision(self) -> str | None:
+        spec = self.spec
+        return (spec or {}).get("precision", self.meta.get("precision"))
+
+    @property
+    def save_logits(self) -> bool:
+        return bool((self.spec or {}).get("save_logits"))
+
+    def superseded(self) -> bool:
+        return self.dir.superseded()
+
+    def records(self, logits: bool = False, fields: tuple[str, ...] | None = None) -> UnitRecords:
+        """The unit's per-image records; saved logits are read only when ``logits``, and only
+        ``fields`` (names from ``RECORD_FIELDS``; all by default) when given, the others None."""
+        fields = RECORD_FIELDS if fields is None else tuple(fields)
+        with np.load(self.dir.records, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if k in fields or (logits and k == "logits")}
+        return UnitRecords.from_arrays(arrays, fields)
+
+
+UNITS_COLUMNS = ["model", "test_set", "key", "path", "n", "top1", "top5", "precision", "finished_at"]
+
+
 class Store:
     """A results directory holding units."""
 
@@ -408,3 +551,51 @@ class Store:
             u = UnitDir(err.parent)
             if not u.finished():
                 yield u, json.loads(err.read_text())
+
+    def find_all(self, model: str, test_set: str, precision: str | None = None,
+                 save_logits: bool | None = None) -> list[Unit]:
+        """Current (not superseded) finished units of a pair, with the given settings when given."""
+        out = []
+        for d in self.pair_units(model, test_set):
+            if not d.finished() or d.superseded():
+                continue
+            unit = Unit(d.root)
+            if (unit.model, unit.test_set) != (model, test_set):  # another name with the same folder
+                continue
+            if precision is not None and unit.precision != precision:
+                continue
+            if save_logits is not None and unit.save_logits != bool(save_logits):
+                continue
+            out.append(unit)
+        return out
+
+    def find(self, model: str, test_set: str, precision: str | None = None,
+             save_logits: bool | None = None) -> Unit | None:
+        """The current finished unit of ``model`` on ``test_set`` (None when there is none).
+
+        ``precision`` / ``save_logits`` pick among units of other settings; when several remain,
+        the most recently finished one (the one the tables use)."""
+        found = self.find_all(model, test_set, precision, save_logits)
+        if not found:
+            return None
+        return max(found, key=lambda u: (str(u.meta.get("finished_at", "")), str(u.path)))
+
+    def finished_units(self, include_superseded: bool = False) -> Iterator[Unit]:
+        """Finished units as :class:`Unit` (not those replaced by a newer unit, unless asked)."""
+        for d in self.iter_units(include_superseded=include_superseded):
+            yield Unit(d.root)
+
+    def units(self) -> pd.DataFrame:
+        """One row per current finished unit (read from meta.json only, no records):
+        ``UNITS_COLUMNS``, sorted by test set and model."""
+        import pandas as pd
+
+        rows = []
+        for unit in self.finished_units():
+            meta = unit.meta
+            rows.append({"model": unit.model, "test_set": unit.test_set, "key": unit.key,
+                         "path": str(unit.path), "n": int(meta["n"]), "top1": float(meta["top1"]),
+                         "top5": float(meta["top5"]), "precision": meta.get("precision"),
+                         "finished_at": meta.get("finished_at", "")})
+        df = pd.DataFrame(rows, columns=UNITS_COLUMNS)
+        return df.sort_values(["test_set", "model", "finished_at"]).reset_index(drop=True)

@@ -38,20 +38,16 @@ class ImageRecords:
 
 def load_store_records(results: str | Path, model: str, test_set: str) -> ImageRecords:
     """Records of the finished unit of ``model`` on ``test_set`` under the results folder."""
-    found = []
-    for unit in Store(results).iter_units():
-        meta = unit.read_meta()
-        if meta.get("model", {}).get("name") == model and meta.get("test_set", {}).get("name") == test_set:
-            found.append(unit)
+    found = Store(results).find_all(model, test_set)
     if len(found) != 1:
-        what = "no finished unit" if not found else f"{len(found)} finished units ({', '.join(str(u.root) for u in found)})"
+        what = "no finished unit" if not found else f"{len(found)} finished units ({', '.join(str(u.path) for u in found)})"
         raise RecordsNotFoundError(
             f"{results}: {what} for model {model!r} on test set {test_set!r}; run "
             f"`robustness eval --models {model} --datasets {test_set} --out {results}` first"
             + ("" if not found else ", or pass --original-records/--new-records CSVs")
         )
-    records = found[0].read_records()
-    return ImageRecords([str(p) for p in records["relpath"]], records["correct1"].astype(bool), str(found[0].root))
+    records = found[0].records(fields=("relpath", "correct1"))
+    return ImageRecords([str(p) for p in records.relpath], records.correct1, str(found[0].path))
 
 
 def load_csv_records(path: str | Path) -> ImageRecords:

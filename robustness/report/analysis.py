@@ -44,7 +44,7 @@ from ..stats.corruption import (
 from ..stats.fits import TRANSFORMS, FitResult, effective_robustness, fit_line
 from ..stats.intervals import newcombe_difference
 from ..stats.paired import mcnemar_exact
-from ..store import Store, UnitDir
+from ..store import Store, Unit
 from .tables import accuracy_overview
 
 #: sets whose stored ``baseline`` is empty but which re-score the baseline's own images
@@ -282,11 +282,11 @@ def gaps_from_records(units: pd.DataFrame, n_resamples: int = 2000, alpha: float
         shared: set[tuple[int, int]] = set()
         paired: dict[int, list[tuple[str, np.ndarray, np.ndarray]]] = {}  # by shared images
         for r in paired_accuracies(acc, shift, baseline).itertuples(index=False):
-            rec_b = UnitDir(Path(paths[(r.model, baseline)])).read_records()
-            rec_s = UnitDir(Path(paths[(r.model, shift)])).read_records()
-            match = match_images(rec_s["relpath"], rec_b["relpath"])
+            rec_b = Unit(paths[(r.model, baseline)]).records()
+            rec_s = Unit(paths[(r.model, shift)]).records()
+            match = match_images(rec_s.relpath, rec_b.relpath)
             if match is None:
-                k_b, k_s = int(rec_b["correct1"].sum()), int(rec_s["correct1"].sum())
+                k_b, k_s = int(rec_b.correct1.sum()), int(rec_s.correct1.sum())
                 gap, low, high = independent_gap(k_b, r.n_baseline, k_s, r.n_shift, alpha)
                 rows.append(_gap_row(r.model, shift, baseline, r.baseline_top1, r.shift_top1,
                                      float(gap), float(low), float(high), INDEPENDENT_METHOD,
@@ -294,9 +294,9 @@ def gaps_from_records(units: pd.DataFrame, n_resamples: int = 2000, alpha: float
                 continue
             idx_s, idx_b = match
             paired.setdefault(len(idx_s), []).append(
-                (r.model, rec_b["correct1"][idx_b], rec_s["correct1"][idx_s]))
-            if len(idx_b) != len(rec_b["relpath"]):
-                shared.add((len(idx_b), len(rec_b["relpath"])))
+                (r.model, rec_b.correct1[idx_b], rec_s.correct1[idx_s]))
+            if len(idx_b) != len(rec_b.relpath):
+                shared.add((len(idx_b), len(rec_b.relpath)))
         for n_shared, group in paired.items():
             base = np.stack([g[1] for g in group])
             new = np.stack([g[2] for g in group])

@@ -47,10 +47,10 @@ def clopper_pearson_percent(k: np.ndarray, n: np.ndarray, alpha: float = 0.05):
 def units_frame(store: Store) -> pd.DataFrame:
     """One row per finished unit in the store (the latest one per model and test set)."""
     rows = []
-    for unit in store.iter_units():
-        meta = unit.read_meta()
+    for unit in store.finished_units():
+        meta = unit.meta
         info, ts = meta["model"], meta["test_set"]
-        rec = unit.read_records()
+        rec = unit.records()
         rows.append(
             {
                 "model": info["name"],
@@ -63,10 +63,10 @@ def units_frame(store: Store) -> pd.DataFrame:
                 "crop_pct": float(info["crop_pct"]),
                 "interpolation": info["interpolation"],
                 "n": int(meta["n"]),
-                "k1": int(rec["correct1"].sum()),
-                "k5": int(rec["correct5"].sum()),
-                "k1_all": int(rec["correct1_all"].sum()),
-                "k5_all": int(rec["correct5_all"].sum()),
+                "k1": int(rec.correct1.sum()),
+                "k5": int(rec.correct5.sum()),
+                "k1_all": int(rec.correct1_all.sum()),
+                "k5_all": int(rec.correct5_all.sum()),
                 "subset": _restricted(ts.get("scoring", {})),
                 "n_skipped": len(meta.get("skipped_images", [])),
                 "partial": meta.get("partial") or "",
@@ -75,7 +75,7 @@ def units_frame(store: Store) -> pd.DataFrame:
                 "weights_sha256": info.get("weights_sha256") or "",
                 "key": meta["key"],
                 "finished_at": meta.get("finished_at", ""),
-                "path": str(unit.root),
+                "path": str(unit.path),
             }
         )
     df = pd.DataFrame(rows)
