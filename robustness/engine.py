@@ -491,7 +491,9 @@ def run_evaluation(
     store = Store(out)
     summary = RunSummary()
     roots = roots or {}
-    weights = match_weights(weights or {}, models)
+    # names as --models resolves them; contents are read by load_model (preflight checked them
+    # for runs through submit_evaluation)
+    weights = match_weights(weights or {}, models, check_contents=False)
     opened: dict[str, _OpenedSet] = {}
     open_errors: dict[str, tuple[str, str]] = {}
     device = config.resolved_device()

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from robustness.datasets.base import BadImageError, Scoring, TestSetInfo
+from robustness.datasets.classes import imagenet_wnids
 
 
 class GrayNet(torch.nn.Module):
@@ -81,3 +82,14 @@ class GraySet(torch.utils.data.Dataset):
             raise BadImageError(Path(self.info.root) / self.relpaths[i], OSError("image file is truncated"))
         img = Image.new("RGB", (12, 10), (self.levels[i],) * 3)
         return img, int(self.labels[i]), i, self.relpaths[i]
+
+
+def gray_val_tree(root: Path, classes: range, per_class: int = 3) -> Path:
+    """``root/imagenet/val/<wnid>/imgK.png`` (the real reader's layout); every image of class c
+    is solid gray level c, so ``GrayModel`` classifies it as c."""
+    for c in classes:
+        folder = root / "imagenet" / "val" / imagenet_wnids()[c]
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            Image.new("RGB", (10, 8), (c, c, c)).save(folder / f"img{i}.png")
+    return root

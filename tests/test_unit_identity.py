@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from fakes import GrayModel
+from fakes import GrayModel, gray_val_tree
 from safetensors.torch import load_file, save_file
 
 from robustness.datasets import open_test_set
-from robustness.datasets.imagenet import imagenet_wnids
 from robustness.engine import EvalConfig, evaluate_unit, run_evaluation
 from robustness.errors import UserInputError
 from robustness.executors import ExecutorOptions, submit_evaluation, sweep_status
@@ -35,18 +34,6 @@ CFG = EvalConfig(batch_size=4, workers=0, device="cpu", precision="fp32", progre
                  checkpoint_every=4)
 LOCAL = ExecutorOptions(executor="local")
 PARTIAL = {"imagenet": {"allow_partial": True}}
-
-
-def gray_tree(root: Path, classes: range, per_class: int = 3) -> Path:
-    """ImageNet val in wnid folders; every image of class c is solid gray level c."""
-    from PIL import Image
-
-    for c in classes:
-        folder = root / "imagenet" / "val" / imagenet_wnids()[c]
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            Image.new("RGB", (10, 8), (c, c, c)).save(folder / f"img{i}.png")
-    return root
 
 
 def weights_file(path: Path, offset: int) -> Path:
@@ -86,7 +73,7 @@ def top1_in_tables(out) -> float:
 
 
 def test_a_new_weights_file_under_the_same_name_makes_the_unit_stale_and_recomputed(tmp_path):
-    root = gray_tree(tmp_path / "data", range(20, 24))
+    root = gray_val_tree(tmp_path / "data", range(20, 24))
     w = weights_file(tmp_path / "w.bin", 0)
     first = run(tmp_path / "out", root, {"gray.a": str(w)})
     assert [r.status for r in first.results] == ["done"] and first.results[0].top1 == 100.0
@@ -113,10 +100,10 @@ def test_a_new_weights_file_under_the_same_name_makes_the_unit_stale_and_recompu
 
 
 def test_images_added_after_a_unit_finished_make_it_stale_and_recomputed(tmp_path):
-    root = gray_tree(tmp_path / "data", range(20, 24))
+    root = gray_val_tree(tmp_path / "data", range(20, 24))
     first = run(tmp_path / "out", root)
     assert first.results[0].n == 12
-    gray_tree(root, range(30, 32))  # two class folders more: 6 images
+    gray_val_tree(root, range(30, 32))  # two class folders more: 6 images
     state = status_of(tmp_path / "out")[("gray.a", "imagenet")]
     assert state.state == "stale" and "12 then, 18 now" in state.error
     again = run(tmp_path / "out", root)
@@ -127,7 +114,7 @@ def test_images_added_after_a_unit_finished_make_it_stale_and_recomputed(tmp_pat
 
 
 def test_the_same_images_in_another_folder_are_the_same_unit(tmp_path):
-    root = gray_tree(tmp_path / "a", range(20, 22))
+    root = gray_val_tree(tmp_path / "a", range(20, 22))
     first = run(tmp_path / "out", root)
     moved = tmp_path / "b"
     os.rename(root, moved)
@@ -152,14 +139,13 @@ class InterruptAt:
 
 
 def test_a_data_change_between_interrupt_and_resume_restarts_the_unit(tmp_path):
-    root = gray_tree(tmp_path / "data", range(20, 24))  # 12 images
+    root = gray_val_tree(tmp_path / "data", range(20, 24))  # 12 images
     store = Store(tmp_path / "out")
     ds = open_test_set("imagenet", root, allow_partial=True)
     with pytest.raises(KeyboardInterrupt):
         evaluate_unit(GrayModel(), InterruptAt(ds, 9), store, CFG)
     assert list(store.units_root.glob("*/*/*/parts/part-*.npz"))  # checkpoints of 8 images
-    gray_tree(root, range(21, 22), per_class=0)
-    gray_tree(root, range(10, 11))  # a class folder sorted *before* the others: positions shift
+    gray_val_tree(root, range(10, 11))  # a class folder sorted *before* the others: positions shift
     grown = open_test_set("imagenet", root, allow_partial=True)
     result = evaluate_unit(GrayModel(), grown, store, CFG)
     assert result.status == "done" and result.n == 15
@@ -172,7 +158,7 @@ def test_a_data_change_between_interrupt_and_resume_restarts_the_unit(tmp_path):
 
 def test_checkpoints_that_do_not_match_the_image_list_are_dropped(tmp_path):
     """Belt and braces: even under the same key, parts are kept only position by position."""
-    root = gray_tree(tmp_path / "data", range(20, 24))
+    root = gray_val_tree(tmp_path / "data", range(20, 24))
     store = Store(tmp_path / "out")
     ds = open_test_set("imagenet", root, allow_partial=True)
     with pytest.raises(KeyboardInterrupt):
@@ -189,7 +175,7 @@ def test_checkpoints_that_do_not_match_the_image_list_are_dropped(tmp_path):
 
 
 def test_weights_entries_are_matched_like_model_names_and_unknown_ones_refused(tmp_path):
-    root = gray_tree(tmp_path / "data", range(20, 22))
+    root = gray_val_tree(tmp_path / "data", range(20, 22))
     w = weights_file(tmp_path / "w.bin", 1)
     with pytest.raises(UserInputError, match="'gray.b' is not a model of this run"):
         run(tmp_path / "out", root, {"gray.b": str(w)})
@@ -274,7 +260,7 @@ def test_a_sigkilled_holders_lock_is_taken_over_and_a_live_one_is_not(tmp_path):
 def test_store_files_respect_the_umask(tmp_path):
     old = os.umask(0o022)
     try:
-        run_evaluation(["gray.a"], ["imagenet"], tmp_path / "out", data_root=gray_tree(tmp_path / "d", range(20, 21)),
+        run_evaluation(["gray.a"], ["imagenet"], tmp_path / "out", data_root=gray_val_tree(tmp_path / "d", range(20, 21)),
                        config=CFG, load_model=FileZoo(), dataset_options=PARTIAL)
     finally:
         os.umask(old)

@@ -41,18 +41,19 @@ class ImageListFingerprint:
         return {"mode": self.mode, "count": self.count, "sha256": self.sha256}
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks (images here, weights in the zoo)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
     return digest.hexdigest()
 
 
 def _entry(root: Path, relpath: str, mode: str) -> str:
     path = root / relpath
     if mode == "content":
-        return _file_sha256(path)
+        return file_sha256(path)
     try:
         st = os.stat(path)
     except OSError:  # a file that vanished: its absence is part of the identity

@@ -21,7 +21,6 @@ started), ``partial`` (checkpointed parts on disk), ``pending`` (nothing yet).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets.fingerprint import test_set_fingerprint
+from ..datasets.fingerprint import file_sha256, test_set_fingerprint
 from ..store import Store
 from .packing import Unit
 
@@ -110,11 +109,7 @@ class StaleCheck:
             return None
         key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
         if key not in self._sha:
-            digest = hashlib.sha256()
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-            self._sha[key] = digest.hexdigest()
+            self._sha[key] = file_sha256(path)
         return self._sha[key]
 
     def _images_reason(self, spec: dict[str, Any], prov: dict[str, Any]) -> str | None:

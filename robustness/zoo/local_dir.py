@@ -24,10 +24,11 @@ import timm
 from timm.data import resolve_data_config
 from torch import nn
 
+from robustness.datasets.fingerprint import file_sha256
 from robustness.zoo.errors import UnsupportedLabelSpaceError, WeightsNotFoundError
 from robustness.zoo.names import IMAGENET1K_CLASSES, ModelName
 from robustness.zoo.transforms import EvalTransform, timm_eval_transform
-from robustness.zoo.weight_files import read_state_dict, sha256_of_file
+from robustness.zoo.weight_files import read_state_dict
 
 PREFIX = "local-dir:"
 SOURCE_NAME = "local-dir"
@@ -123,7 +124,7 @@ def load_local_dir(name: str, use_test_size: bool) -> tuple[nn.Module, EvalTrans
         "crop_pct": float(data_config["crop_pct"]),
         "num_classes": num_classes,
         "weights": str(file),
-        "weights_sha256": sha256_of_file(file),
+        "weights_sha256": file_sha256(file),
         "family": extra.get("family"),
         "kind": extra.get("kind"),
         "classified_as": arch,

@@ -58,24 +58,30 @@ def _canonical_or_none(name: str) -> str | None:
         return None
 
 
-def match_weights(weights: Mapping[str, str | Path], models: Sequence[str]) -> dict[str, str]:
+def match_weights(weights: Mapping[str, str | Path], models: Sequence[str],
+                  check_contents: bool = True) -> dict[str, str]:
     """``--weights NAME=FILE`` entries keyed by the run's model names.
 
     ``NAME`` is resolved exactly as ``--models`` resolves a name, so the short name
     (``resnet18``) and the full one (``resnet18.a1_in1k``) both reach the model
     ``resnet18.a1_in1k``. An entry that reaches no model of the run, two entries for
-    one model, or a file that does not exist are errors (:class:`UserInputError`).
+    one model, or a file that does not exist are errors (:class:`UserInputError`);
+    with ``check_contents``, so is a file that is not a tensor file with a 1000-way head
+    (read from its header). Names are canonicalised only when an entry is not spelled
+    exactly as a model of the run.
     """
-    targets: dict[str, str] = {}
-    for model in models:
-        targets[model] = model
-        canonical = _canonical_or_none(model)
-        if canonical is not None:
-            targets.setdefault(canonical, model)
+    exact = set(models)
+    targets: dict[str, str] | None = None
     out: dict[str, str] = {}
     for name, file in weights.items():
-        target = targets.get(name)
+        target = name if name in exact else None
         if target is None:
+            if targets is None:
+                targets = {}
+                for model in models:
+                    canonical = _canonical_or_none(model)
+                    if canonical is not None:
+                        targets.setdefault(canonical, model)
             canonical = _canonical_or_none(name)
             target = targets.get(canonical) if canonical is not None else None
         if target is None:
@@ -89,7 +95,7 @@ def match_weights(weights: Mapping[str, str | Path], models: Sequence[str]) -> d
         if not path.is_file():
             raise UserInputError(f"--weights {name}={file}: no such file; give the path of a "
                                  ".safetensors or state-dict file")
-        problem = weights_file_problem(path)
+        problem = weights_file_problem(path) if check_contents else None
         if problem is not None:
             raise UserInputError(f"--weights {name}={file}: {problem}")
         out[target] = str(path.resolve())

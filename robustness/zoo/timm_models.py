@@ -33,6 +33,7 @@ from timm.data import resolve_data_config
 from timm.models import get_pretrained_cfg
 from torch import nn
 
+from robustness.datasets.fingerprint import file_sha256
 from robustness.zoo.errors import (
     UnknownModelError,
     UnsafeWeightsError,
@@ -48,7 +49,6 @@ from robustness.zoo.weight_files import (
     is_offline,
     reachable,
     read_state_dict,
-    sha256_of_file,
     torch_hub_checkpoint_dir,
     verify_hash_in_name,
 )
@@ -352,12 +352,12 @@ def load_timm(
         model = build_timm_model_random(canonical)
     elif weights is not None:
         file = Path(weights).expanduser().resolve()
-        state_dict, label, sha256 = read_state_dict(file), str(file), sha256_of_file(file)
+        state_dict, label, sha256 = read_state_dict(file), str(file), file_sha256(file)
         model = build_timm_from_state_dict(canonical, state_dict, label)
         del state_dict
     else:
         file, label = locate_timm_weights(canonical, cfg)
-        sha256 = sha256_of_file(file)
+        sha256 = file_sha256(file)
         if label.startswith("torch-cache:"):
             verify_hash_in_name(file, sha256)
         model = build_timm_from_cache(canonical, file, label)

@@ -23,6 +23,7 @@ import torch
 import torchvision
 from torch import nn
 
+from robustness.datasets.fingerprint import file_sha256
 from robustness.zoo.errors import (
     UnknownModelError,
     UnsupportedLabelSpaceError,
@@ -37,7 +38,6 @@ from robustness.zoo.weight_files import (
     is_offline,
     reachable,
     read_state_dict,
-    sha256_of_file,
     torch_hub_checkpoint_dir,
     verify_hash_in_name,
 )
@@ -199,7 +199,7 @@ def load_torchvision(
             label = str(file)
         else:
             file, label = locate_torchvision_weights(canonical, member)
-        state_dict, sha256 = read_state_dict(file), sha256_of_file(file)
+        state_dict, sha256 = read_state_dict(file), file_sha256(file)
         if weights is None:
             verify_hash_in_name(file, sha256)
     model = build_torchvision_model(parsed.architecture, member, state_dict, label)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import re
@@ -84,13 +83,6 @@ def torch_hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()).expanduser() / "checkpoints"
 
 
-def sha256_of_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def expected_sha256_prefix(file: Path) -> str | None:

@@ -28,6 +28,7 @@ from robustness.report.analysis import (
     match_images,
     report_from_store,
     run_report,
+    with_group_means,
 )
 from robustness.stats.corruption import ALEXNET_CLEAN_ERROR, COMMON_CORRUPTIONS, alexnet_errors
 from robustness.stats.intervals import paired_bootstrap_difference
@@ -406,3 +407,16 @@ def test_every_set_group_gets_a_mean_a_corruption_table_and_a_heatmap_but_mce_on
     models = sorted(expected_mean)
     slope, intercept = np.polyfit(base.loc[models], [expected_mean[m] for m in models], 1)
     assert fits.loc["imagenet-c-bar (mean)", "slope"] == pytest.approx(slope, rel=1e-3, abs=1e-3)
+
+
+def test_each_group_mean_averages_its_own_sets_only():
+    """A C-bar set must never enter the ImageNet-C mean (or the other way round)."""
+    rows = [("m", "imagenet", None, 80.0), ("m", "imagenet-c.fog.1", "imagenet", 60.0),
+            ("m", "imagenet-c.fog.2", "imagenet", 50.0), ("m", "imagenet-c-bar.sparkles.1", "imagenet", 10.0),
+            ("m", "imagenet-shifts.rain.1", "imagenet", 30.0)]
+    acc = pd.DataFrame(rows, columns=["model", "test_set", "baseline", "top1"]).assign(n=1000)
+    means = with_group_means(acc)[0].set_index("test_set")
+    assert means.loc[IMAGENET_C_MEAN, "top1"] == 55.0
+    assert means.loc["imagenet-c-bar (mean)", "top1"] == 10.0
+    assert means.loc["imagenet-shifts (mean)", "top1"] == 30.0
+    assert set(means.loc[[IMAGENET_C_MEAN, "imagenet-c-bar (mean)"], "baseline"]) == {"imagenet"}

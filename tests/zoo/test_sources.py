@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
+from fakes import gray_val_tree
 from safetensors.torch import load_file, save_file
 
 import robustness.zoo as zoo
-from robustness.datasets.classes import imagenet_wnids
 from robustness.engine import EvalConfig, run_evaluation
 from robustness.zoo import (
     SOURCES,
@@ -104,16 +103,6 @@ def toy():
         unregister_source("toy:")
 
 
-def gray_val_tree(root: Path, classes: range, per_class: int = 2) -> Path:
-    """ImageNet val in wnid folders; every image of class c is solid gray level c."""
-    for c in classes:
-        folder = root / "imagenet" / "val" / imagenet_wnids()[c]
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            Image.new("RGB", (10, 8), (c, c, c)).save(folder / f"img{i}.png")
-    return root
-
-
 def test_toy_source_loads_by_name(toy) -> None:
     assert isinstance(toy, ModelSource) and SOURCES["toy:"] is toy and source_for("toy:x") is toy
     loaded = load_model("toy:x")
@@ -148,7 +137,7 @@ def test_toy_source_in_selections_and_weights(toy, tmp_path: Path) -> None:
 
 
 def test_toy_source_through_the_engine(toy, tmp_path: Path) -> None:
-    root = gray_val_tree(tmp_path / "data", range(30, 34))
+    root = gray_val_tree(tmp_path / "data", range(30, 34), per_class=2)
     config = EvalConfig(batch_size=4, workers=0, device="cpu", precision="fp32", progress=False)
     summary = run_evaluation(["toy:x", "toy:y"], ["imagenet"], tmp_path / "out", data_root=root,
                              config=config, dataset_options={"imagenet": {"allow_partial": True}})

@@ -9,13 +9,13 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from robustness.datasets.fingerprint import file_sha256
 from robustness.zoo.errors import UnsafeWeightsError, WeightsMismatchError
 from robustness.zoo.weight_files import (
     expected_sha256_prefix,
     hf_hub_cache_dir,
     is_offline,
     read_state_dict,
-    sha256_of_file,
     torch_hub_checkpoint_dir,
     verify_hash_in_name,
 )
@@ -103,7 +103,7 @@ def test_sha256_matches_hashlib(tmp_path: Path) -> None:
     file = tmp_path / "blob"
     data = bytes(range(256)) * 5000  # spans several read chunks
     file.write_bytes(data)
-    assert sha256_of_file(file, chunk_bytes=4096) == hashlib.sha256(data).hexdigest()
+    assert file_sha256(file, chunk_bytes=4096) == hashlib.sha256(data).hexdigest()
 
 
 def test_cache_dirs_follow_environment_at_call_time(
@@ -133,9 +133,9 @@ def test_hash_prefix_in_torch_hub_file_names(tmp_path: Path) -> None:
     good = tmp_path / f"resnet50-{digest[:8]}.pth"
     good.write_bytes(data)
     assert expected_sha256_prefix(good) == digest[:8]
-    verify_hash_in_name(good, sha256_of_file(good))  # no error
+    verify_hash_in_name(good, file_sha256(good))  # no error
     bad = tmp_path / "resnet50-11ad3fa6.pth"
     bad.write_bytes(data)
     with pytest.raises(WeightsMismatchError, match="corrupt"):
-        verify_hash_in_name(bad, sha256_of_file(bad))
+        verify_hash_in_name(bad, file_sha256(bad))
     assert expected_sha256_prefix(tmp_path / "model.safetensors") is None
