@@ -53,5 +53,5 @@ system-deps:
 		libmagickwand-dev slurm-wlm munge
 
 $(FAMILIES): install
-	$(BIN)/robustness eval --family $@ --datasets $(DATASETS) --data-root $(DATA_ROOT) \
+	$(BIN)/robustness eval --family $@ --test-sets $(DATASETS) --data-root $(DATA_ROOT) \
 		--device $(DEVICE) --batch-size $(BATCH_SIZE) --out $(OUT)

@@ -15,10 +15,10 @@ from .builder import BuildReport, build_corrupted_set
 from .errors import UserInputError, run_command
 from .registry import registry
 
-# The executor flags of `robustness build` (robustness.executors.cli_args, build=True).
+# The executor flags of `robustness build` (robustness.cli.executor_args, build=True).
 # `python -m corruptions build` recognises them only to say where the cluster build went;
 # tests/corruptions/test_cli.py checks this list against the harness's flags.
-CLUSTER_FLAGS = ("--executor", "--config", "--slurm-partition", "--gpus-per-job", "--cpus-per-job",
+CLUSTER_FLAGS = ("--executor", "--config", "--partition", "--slurm-partition", "--gpus-per-job", "--cpus-per-job",
                  "--mem-gb", "--timeout-min", "--array-parallelism", "--log-dir", "--shards")  # fmt: skip
 CLUSTER_SWITCHES = ("--no-wait",)
 MOVED = ("the cluster build is a subcommand of the harness: run `robustness build SRC OUT ... "

@@ -44,7 +44,7 @@ def world(tmp_path_factory):
     save_file(timm.create_model(MODEL, pretrained=False).state_dict(), str(weights))
     data = val_tree(base / "data")
     out = base / "out"
-    code = main(["eval", "--models", MODEL, "--weights", f"{MODEL}={weights}", "--datasets", "imagenet",
+    code = main(["eval", "--models", MODEL, "--weights", f"{MODEL}={weights}", "--test-sets", "imagenet",
                  "--data-root", str(data), "--allow-partial", "--out", str(out), "--device", "cpu",
                  "--workers", "0", "--batch-size", "4", "--no-progress"])
     assert code == 0
@@ -62,7 +62,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
 
 
 def eval_args(world, *extra: str, models: str = MODEL, datasets: str = "imagenet") -> list[str]:
-    return ["eval", "--models", models, "--datasets", datasets, "--data-root", str(world["data"]),
+    return ["eval", "--models", models, "--test-sets", datasets, "--data-root", str(world["data"]),
             "--allow-partial", "--out", str(world["out"]), "--device", "cpu", "--workers", "0",
             "--no-progress", *extra]
 
@@ -158,7 +158,7 @@ def test_only_failed_reruns_a_unit_whose_model_did_not_load(tmp_path, world, cap
     broken = tmp_path / "resnet18.safetensors"  # a 1000-class head, but another architecture
     save_file(timm.create_model("resnet18", pretrained=False).state_dict(), str(broken))
     out = tmp_path / "out"
-    args = ["eval", "--models", MODEL, "--datasets", "imagenet", "--data-root", str(world["data"]),
+    args = ["eval", "--models", MODEL, "--test-sets", "imagenet", "--data-root", str(world["data"]),
             "--allow-partial", "--out", str(out), "--device", "cpu", "--workers", "0", "--no-progress"]
     assert main([*args, "--weights", f"{MODEL}={broken}"]) == 1
     assert main(["status", "--out", str(out)]) == 0
@@ -182,7 +182,7 @@ def test_skipped_images_are_visible_in_tables_terminal_and_notes(tmp_path, world
     bad = next((data / "imagenet" / "val").glob("*/img1.JPEG"))
     bad.write_bytes(bad.read_bytes()[:40])  # truncated: cannot be decoded
     out = tmp_path / "out"
-    args = ["eval", "--models", MODEL, "--weights", f"{MODEL}={world['weights']}", "--datasets",
+    args = ["eval", "--models", MODEL, "--weights", f"{MODEL}={world['weights']}", "--test-sets",
             "imagenet", "--data-root", str(data), "--allow-partial", "--out", str(out), "--device", "cpu",
             "--workers", "0", "--no-progress"]
     assert main(args) == 1  # without --skip-bad-images the unit fails, naming the file
@@ -204,7 +204,7 @@ def test_eval_adds_the_class_matched_baseline_so_the_report_has_the_gap(tmp_path
         for i in range(2):
             Image.new("RGB", (36, 30), (200 - 60 * k, 30 * i, 90)).save(folder / f"art_{i}.jpg")
     out = tmp_path / "out"
-    assert main(["eval", "--models", MODEL, "--weights", f"{MODEL}={world['weights']}", "--datasets",
+    assert main(["eval", "--models", MODEL, "--weights", f"{MODEL}={world['weights']}", "--test-sets",
                  "imagenet-r", "--data-root", str(data), "--allow-partial", "--out", str(out),
                  "--device", "cpu", "--workers", "0", "--no-progress"]) == 0
     assert "adding the baselines the gaps need: imagenet-r-clean" in capsys.readouterr().err
@@ -214,3 +214,16 @@ def test_eval_adds_the_class_matched_baseline_so_the_report_has_the_gap(tmp_path
     shifted = pd.read_csv(out / "results-imagenet-r.csv")["top1"].iloc[0]
     clean = pd.read_csv(out / "results-imagenet-r-clean.csv")["top1"].iloc[0]
     assert row.baseline == "imagenet-r-clean" and row.gap == pytest.approx(shifted - clean, abs=1e-3)
+
+
+def test_old_flag_names_are_aliases_of_the_option_field_names():
+    """``--datasets`` and ``--slurm-partition`` (before the vocabulary pass) parse to the same
+    options as ``--test-sets`` and ``--partition``, the names of the fields they set."""
+    from robustness.cli import build_parser
+
+    parser = build_parser()
+    common = ["eval", "--models", "m", "--executor", "slurm"]
+    new = parser.parse_args([*common, "--test-sets", "imagenet,imagenet-r", "--partition", "gpu"])
+    old = parser.parse_args([*common, "--datasets", "imagenet,imagenet-r", "--slurm-partition", "gpu"])
+    assert vars(new) == vars(old)
+    assert (new.test_sets, new.partition) == (["imagenet,imagenet-r"], "gpu")

@@ -168,3 +168,30 @@ def test_the_corruption_benchmark_runs_the_original_without_test_modules():
     assert result["loaded"] == [], f"the benchmark loaded test modules {result['loaded']}"
     # without the oracle packages it says why; it never fails to find its own runner
     assert result["original"] or "benchmarks/reference.py" not in (result["reason"] or ""), result
+
+
+def test_library_modules_hold_no_command_line_code():
+    """argparse, sys.exit and SystemExit live in the CLI modules only (robustness/cli/,
+    corruptions/cli.py and the ``__main__`` shims); library functions raise UserInputError."""
+    root = Path(__file__).resolve().parents[1]
+    allowed = {root / "corruptions" / "cli.py"}
+    offenders = []
+    for package in ("robustness", "corruptions"):
+        for path in sorted((root / package).rglob("*.py")):
+            if path in allowed or path.name == "__main__.py" or (root / "robustness" / "cli") in path.parents:
+                continue
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                elif isinstance(node, ast.Attribute) and node.attr == "exit" and \
+                        isinstance(node.value, ast.Name) and node.value.id == "sys":
+                    names = ["sys.exit"]
+                elif isinstance(node, ast.Name) and node.id == "SystemExit":
+                    names = ["SystemExit"]
+                if any(n in ("argparse", "sys.exit", "SystemExit") for n in names):
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []

@@ -103,7 +103,7 @@ SELECTIONS: dict[str, tuple[str, ...]] = {
     "default": ("imagenet", *[f"imagenetv2-{v}" for v in IMAGENETV2_VARIANTS], "imagenet-c",
                 "imagenet-r", "imagenet-a", "imagenet-sketch", "objectnet"),
 }
-"""Names that stand for several sets (``--datasets default``: the published benchmarks)."""
+"""Names that stand for several sets (``--test-sets default``: the published benchmarks)."""
 
 BASELINE_SETS = frozenset({f.baseline for f in SET_FACTS.values() if f.baseline}
                           | {g.baseline for g in SET_GROUPS.values()})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..cli_types import NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, NumberRange
+from ..ranges import NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, NumberRange
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 

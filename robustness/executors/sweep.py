@@ -313,7 +313,7 @@ def submit_evaluation(
     except Exception as exc:
         raise SubmissionError(
             f"sbatch refused the jobs ({len(jobs)} of {len(packs)} submitted before): "
-            f"{str(exc).strip()}. Check the Slurm options (--slurm-partition, --gpus-per-job, "
+            f"{str(exc).strip()}. Check the Slurm options (--partition, --gpus-per-job, "
             f"--cpus-per-job, --mem-gb, --timeout-min, slurm_extra in --config), then rerun: "
             "submitted units are not submitted twice."
         ) from exc

@@ -43,7 +43,7 @@ def load_store_records(results: str | Path, model: str, test_set: str) -> ImageR
         what = "no finished unit" if not found else f"{len(found)} finished units ({', '.join(str(u.path) for u in found)})"
         raise RecordsNotFoundError(
             f"{results}: {what} for model {model!r} on test set {test_set!r}; run "
-            f"`robustness eval --models {model} --datasets {test_set} --out {results}` first"
+            f"`robustness eval --models {model} --test-sets {test_set} --out {results}` first"
             + ("" if not found else ", or pass --original-records/--new-records CSVs")
         )
     records = found[0].records(fields=("relpath", "correct1"))

@@ -15,7 +15,6 @@ Gaps are ``shift top1 - baseline top1``: negative means accuracy fell.
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import re
 from collections.abc import Sequence
@@ -33,7 +32,6 @@ from ..datasets.catalogue import (
     SetName,
     parse_set_name,
 )
-from ..errors import UserInputError
 from ..stats.bootstrap import bootstrap_accuracies, percentile_interval
 from ..stats.corruption import (
     COMMON_CORRUPTIONS,
@@ -45,7 +43,6 @@ from ..stats.fits import TRANSFORMS, FitResult, effective_robustness, fit_line
 from ..stats.intervals import newcombe_difference
 from ..stats.paired import mcnemar_exact
 from ..store import Store, Unit
-from .tables import accuracy_overview
 
 #: sets whose stored ``baseline`` is empty but which re-score the baseline's own images
 PAIRED_BASELINES = {f.name: f.same_images_as for f in SET_FACTS.values() if f.same_images_as}
@@ -542,57 +539,3 @@ def write_report(store: Store, out: str | Path, options: AnalysisOptions | None 
 
     acc, result = report_from_store(store, options)
     return write_tables(store, out) + write_analysis(acc, result, out, options)
-
-
-# ---------------------------------------------------------------- command line
-
-
-def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``robustness report`` and ``robustness analyze``."""
-    parser.add_argument("--scales", default=",".join(TRANSFORMS),
-                        help="fit scales, comma-separated (linear, probit, logit)")
-    parser.add_argument("--plot-scale", default="probit", choices=TRANSFORMS,
-                        help="axes of the accuracy-on-the-line plots")
-    parser.add_argument("--fit-models", default=None, metavar="PATTERNS",
-                        help="fit lines on models matching these comma-separated wildcards "
-                        "(default: all models); effective robustness is given for all")
-    parser.add_argument("--bootstrap", type=int, default=1000,
-                        help="bootstrap resamples over models for fit intervals")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-plots", action="store_true", help="write the tables only")
-
-
-def options_from_args(args: argparse.Namespace) -> AnalysisOptions:
-    scales = tuple(s.strip() for s in args.scales.split(",") if s.strip())
-    unknown = [s for s in scales if s not in TRANSFORMS]
-    if unknown:
-        raise UserInputError(f"--scales {args.scales}: unknown scale(s) {', '.join(unknown)}; "
-                             f"expected some of {', '.join(TRANSFORMS)}, e.g. --scales probit,logit")
-    return AnalysisOptions(scales=scales, plot_scale=args.plot_scale, fit_models=args.fit_models,
-                           n_bootstrap=args.bootstrap, seed=args.seed, plots=not args.no_plots,
-                           n_resamples=getattr(args, "resamples", 2000))
-
-
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``robustness report`` (``--out`` is the results folder holding ``units/``)."""
-    parser.add_argument("--out", type=Path, default=Path("results"))
-    parser.add_argument("--resamples", type=int, default=2000,
-                        help="paired bootstrap resamples over images for gaps on shared images")
-    add_analysis_arguments(parser)
-
-
-def run_report(args: argparse.Namespace) -> int:
-    """``robustness report``: print the written paths; 1 when the store has no finished units."""
-    import sys
-
-    try:
-        written = write_report(Store(args.out), args.out, options_from_args(args))
-    except FileNotFoundError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    for path in written:
-        print(path)
-    summary = Path(args.out) / "summary-all.csv"
-    if summary.is_file():
-        print(accuracy_overview(pd.read_csv(summary)))
-    return 0

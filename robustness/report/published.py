@@ -35,9 +35,7 @@ malformed raises :class:`TableFormatError` naming the file, line and column.
 
 from __future__ import annotations
 
-import argparse
 import codecs
-import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -52,11 +50,9 @@ from .analysis import (
     ACCURACY_COLUMNS,
     Analysis,
     AnalysisOptions,
-    add_analysis_arguments,
     analyze,
     gaps_from_counts,
     imagenet_c_parts,
-    options_from_args,
     write_analysis,
 )
 
@@ -545,82 +541,23 @@ def analyze_published(paths: Sequence[str | Path], baseline: str | Path | None =
     return acc, analysis_of(acc, notes, options)
 
 
-def parse_sizes(items: Sequence[str] | None) -> dict[str, int]:
-    """``["objectnet=18574", ...]`` -> {name: n}; a :class:`UserInputError` for anything else."""
-    sizes = {}
-    for item in items or []:
-        name, _, value = item.partition("=")
-        if not name.strip() or not value.strip().isdigit() or int(value) <= 0:
-            raise UserInputError(f"--n {item}: expected NAME=N with N a positive image count, "
-                                 "e.g. --n objectnet=18574")
-        sizes[name.strip()] = int(value)
-    return sizes
+def analyze_tables(paths: Sequence[str | Path], out: str | Path,
+                   baseline: str | Path | None = None, sizes: Mapping[str, int] | None = None,
+                   c_mode: str = "on-disk", options: AnalysisOptions | None = None,
+                   scale: str = "auto") -> tuple[list[Path], list[str]]:
+    """``robustness analyze``: write the analysis of published tables into ``out``.
 
-
-def add_analyze_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``robustness analyze TABLES... --out DIR`` to a subparsers object."""
-    parser = subparsers.add_parser(
-        "analyze", help="gaps, fits and corruption metrics from published result tables")
-    add_analyze_arguments(parser)
-    parser.set_defaults(func=run_analyze)
-    return parser
-
-
-def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("tables", nargs="+", type=Path, metavar="TABLES",
-                        help="timm results CSVs (results-<set>.csv) and/or the imagenet-testbed "
-                        "wide CSV")
-    parser.add_argument("--out", type=Path, required=True, help="folder for tables and plots")
-    parser.add_argument("--baseline", type=Path, default=None, metavar="FILE",
-                        help="timm table that shifted sets are compared with (default: the "
-                        "first; ImageNet-R/-A use their -clean tables when given)")
-    parser.add_argument("--n", action="append", metavar="NAME=N",
-                        help="images in test set NAME (overrides the built-in sizes)")
-    parser.add_argument("--imagenet-c-mode", choices=C_MODES, default="on-disk",
-                        help="which imagenet-testbed ImageNet-C columns to read")
-    parser.add_argument("--accuracy-scale", choices=ACCURACY_SCALES, default="auto",
-                        help="whether the tables' accuracies are percent (69.1) or fractions "
-                        "(0.691); auto tells it per table from top1 + top1_err and refuses a "
-                        "table where it cannot")
-    add_analysis_arguments(parser)
-
-
-def run_analyze(args: argparse.Namespace) -> int:
-    """``robustness analyze``: print the written paths (stdout) and notes on the inputs
-    (stderr). A missing or malformed table or a bad option raises :class:`UserInputError`
-    before anything is written."""
-    given = [*args.tables, *([args.baseline] if args.baseline is not None else [])]
+    Returns (written paths, notes on the inputs). A missing or malformed table raises
+    :class:`UserInputError` before anything is written.
+    """
+    given = [*paths, *([baseline] if baseline is not None else [])]
     missing = [str(p) for p in given if not Path(p).is_file()]
     if missing:
         raise UserInputError(f"no such table file(s): {', '.join(missing)}; give the path of "
                              "each results CSV")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise UserInputError(f"--out {args.out} is a file; give a folder for the tables and plots")
-    options = options_from_args(args)
-    acc, notes = published_accuracy_frame(args.tables, args.baseline, parse_sizes(args.n),
-                                          args.imagenet_c_mode,
-                                          getattr(args, "accuracy_scale", "auto"))
-    result = analysis_of(acc, notes, options)
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
-    for path in write_analysis(acc, result, args.out, options):
-        print(path)
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m robustness.report.published TABLES... --out DIR`` (same as ``robustness analyze``)."""
-    from corruptions.errors import run_command
-
-    parser = argparse.ArgumentParser(prog="python -m robustness.report.published",
-                                     description="gaps, fits and corruption metrics from "
-                                     "published result tables")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of a user error")
-    add_analyze_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_command(lambda: run_analyze(args), prog="python -m robustness.report.published",
-                       debug=args.debug)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    if Path(out).exists() and not Path(out).is_dir():
+        raise UserInputError(f"--out {out} is a file; give a folder for the tables and plots")
+    opts = options or AnalysisOptions()
+    acc, notes = published_accuracy_frame(paths, baseline, sizes, c_mode, scale)
+    result = analysis_of(acc, notes, opts)
+    return write_analysis(acc, result, out, opts), list(notes)

@@ -71,7 +71,7 @@ def test_executor_local_still_builds_here(tmp_path, capsys):
 
 
 def test_the_refused_flags_are_exactly_the_harness_build_flags():
-    from robustness.executors.cli_args import add_executor_arguments
+    from robustness.cli.executor_args import add_executor_arguments
 
     parser = argparse.ArgumentParser()
     add_executor_arguments(parser, build=True)

@@ -104,16 +104,16 @@ def test_config_errors_name_the_file_and_the_problem(tmp_path):
 def test_command_line_flags_override_the_config_file(tmp_path):
     import argparse
 
-    from robustness.executors.cli_args import add_executor_arguments, options_from_args
+    from robustness.cli.executor_args import add_executor_arguments, executor_options
 
     cfg = tmp_path / "c.toml"
     cfg.write_text('[executor]\nexecutor = "slurm"\ncpus_per_job = 4\nunits_per_job = 75\n')
     parser = argparse.ArgumentParser()
     add_executor_arguments(parser)
     args = parser.parse_args(["--config", str(cfg), "--units-per-job", "5", "--slurm-partition", "a100"])
-    opts = options_from_args(args)
+    opts = executor_options(args)
     assert (opts.executor, opts.cpus_per_job, opts.units_per_job, opts.partition) == ("slurm", 4, 5, "a100")
-    plain = options_from_args(parser.parse_args([]))
+    plain = executor_options(parser.parse_args([]))
     assert plain == ExecutorOptions()  # no file, no flags: the defaults (local executor)
     build = argparse.ArgumentParser()
     add_executor_arguments(build, build=True)

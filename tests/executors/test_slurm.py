@@ -167,6 +167,6 @@ def test_corruption_build_split_over_array_tasks_equals_one_local_run(tmp_path, 
 
 
 def test_a_refused_submission_names_the_problem_and_submits_nothing(tmp_path, slurm):
-    with pytest.raises(SubmissionError, match=r"(?s)sbatch refused.*invalid partition.*--slurm-partition"):
+    with pytest.raises(SubmissionError, match=r"(?s)sbatch refused.*invalid partition.*--partition"):
         evaluate(tmp_path, ["gray.a"], ["imagenet"], opts=replace(SLURM, partition="nope"))
     assert [s.state for s in sweep_status(tmp_path).states] == ["pending"]

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from recollect_helpers import WNIDS
 
+from robustness.cli import main
 from robustness.datasets.classes import wnid_to_index
 from robustness.datasets.imagenetv2 import open_imagenetv2
-from robustness.recollect.cli import main
 from robustness.recollect.pool import load_pool
 from robustness.stats.replication import replication_gaps
 from robustness.store import Store
@@ -176,15 +176,13 @@ BAD_POOLS = [
 @pytest.mark.parametrize(("case", "content", "fragments"), BAD_POOLS, ids=[c[0] for c in BAD_POOLS])
 def test_recollect_refuses_a_bad_pool_file_with_one_message(tmp_path, capsys, role, case, content,
                                                             fragments):
-    from robustness.cli import main as robustness_main
-
     pool, originals = _build_pools(tmp_path, n_classes=2, n_cands=3, n_orig=3)
     bad = tmp_path / "bad" / "pool.csv"
     bad.parent.mkdir()
     bad.write_bytes(_png_bytes() if content is None else content)
     out = tmp_path / "newset"
     files = {"pool": bad, "originals": originals} if role == "pool" else {"pool": pool, "originals": bad}
-    code = robustness_main(["recollect", str(files["pool"]), str(out), "--strategy", "matched-frequency",
+    code = main(["recollect", str(files["pool"]), str(out), "--strategy", "matched-frequency",
                             "--originals", str(files["originals"]), "--k", "2"])  # fmt: skip
     captured = capsys.readouterr()
     lines = [line for line in captured.err.splitlines() if line.strip()]
@@ -205,11 +203,9 @@ def test_recollect_refuses_a_bad_pool_file_with_one_message(tmp_path, capsys, ro
     (["--strategy", "matched-frequency"], ["needs --originals"]),
 ], ids=["threshold-not-a-number", "threshold-without-wnid", "threshold-above-1", "no-originals"])
 def test_recollect_refuses_bad_options_before_writing(tmp_path, capsys, argv, fragments):
-    from robustness.cli import main as robustness_main
-
     pool, _ = _build_pools(tmp_path, n_classes=2, n_cands=3, n_orig=3)
     out = tmp_path / "newset"
-    code = robustness_main(["recollect", str(pool), str(out), "--k", "2", "--screen-duplicates", *argv])
+    code = main(["recollect", str(pool), str(out), "--k", "2", "--screen-duplicates", *argv])
     captured = capsys.readouterr()
     lines = [line for line in captured.err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1, captured.err
@@ -218,13 +214,3 @@ def test_recollect_refuses_bad_options_before_writing(tmp_path, capsys, argv, fr
         assert fragment in lines[0], (fragment, lines[0])
     assert "Traceback" not in captured.out + captured.err
     assert not out.exists()
-
-
-def test_standalone_recollect_reports_a_bad_pool_the_same_way(tmp_path, capsys):
-    bad = tmp_path / "pool.csv"
-    bad.write_bytes(b"")
-    code = main(["recollect", str(bad), str(tmp_path / "out"), "--strategy", "top-images"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.startswith(f"python -m robustness.recollect: error: {bad}: the file is empty")
-    assert "Traceback" not in err

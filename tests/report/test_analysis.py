@@ -7,13 +7,12 @@ table itself (AlexNet's own errors give CE = 100%).
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
+from robustness.cli import main
 from robustness.report.analysis import (
     CORRUPTION_COLUMNS,
     FIT_COLUMNS,
@@ -22,12 +21,10 @@ from robustness.report.analysis import (
     INDEPENDENT_METHOD,
     PAIRED_METHOD,
     AnalysisOptions,
-    add_report_arguments,
     corruption_table,
     fits_tables,
     match_images,
     report_from_store,
-    run_report,
     with_group_means,
 )
 from robustness.stats.corruption import ALEXNET_CLEAN_ERROR, COMMON_CORRUPTIONS, alexnet_errors
@@ -292,11 +289,8 @@ def three_model_store(tmp_path) -> Store:
 
 def test_report_command_writes_tables_and_plots(tmp_path):
     store = three_model_store(tmp_path)
-    parser = argparse.ArgumentParser()
-    add_report_arguments(parser)
-    args = parser.parse_args(["--out", str(store.out), "--bootstrap", "50", "--resamples", "100",
-                              "--scales", "probit,linear"])
-    assert run_report(args) == 0
+    assert main(["report", "--out", str(store.out), "--bootstrap", "50", "--resamples", "100",
+                 "--scales", "probit,linear"]) == 0
     out = store.out
     for name in ("results-imagenet.csv", "gaps.csv", "fits.csv", "effective_robustness.csv",
                  "corruptions.csv", "notes.txt"):
@@ -323,9 +317,7 @@ def test_report_command_writes_tables_and_plots(tmp_path):
 
 
 def test_report_on_an_empty_folder_says_what_to_do(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    add_report_arguments(parser)
-    assert run_report(parser.parse_args(["--out", str(tmp_path)])) == 1
+    assert main(["report", "--out", str(tmp_path)]) == 1
     assert "robustness eval" in capsys.readouterr().err
 
 
@@ -384,11 +376,8 @@ def test_every_set_group_gets_a_mean_a_corruption_table_and_a_heatmap_but_mce_on
             add_unit(store, model, f"imagenet-c-bar.{corruption}.{severity}", names, correct)
             tops.append(100.0 * correct.mean())
         expected_mean[model] = float(np.mean(tops))
-    parser = argparse.ArgumentParser()
-    add_report_arguments(parser)
-    assert run_report(parser.parse_args(["--out", str(store.out), "--bootstrap", "20",
-                                         "--resamples", "50", "--scales", "linear",
-                                         "--plot-scale", "linear"])) == 0
+    assert main(["report", "--out", str(store.out), "--bootstrap", "20", "--resamples", "50",
+                 "--scales", "linear", "--plot-scale", "linear"]) == 0
     out = store.out
     table = pd.read_csv(out / "corruptions-imagenet-c-bar.csv")
     assert len(table) == 3 * 3 and table[["ce", "mce", "relative_mce"]].isna().all().all()

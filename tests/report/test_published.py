@@ -6,7 +6,6 @@ Main tests use small hand-written tables in tmp_path; the tests on the real publ
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,16 +14,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from robustness.cli import main
 from robustness.report import published
 from robustness.report.analysis import FIT_COLUMNS, GAP_COLUMNS, INDEPENDENT_METHOD
 from robustness.report.published import (
     KNOWN_SIZES,
     TableFormatError,
-    add_analyze_parser,
     analyze_published,
     published_accuracy_frame,
     read_timm_csv,
-    run_analyze,
     timm_set_name,
 )
 from robustness.stats.corruption import ALEXNET_CLEAN_ERROR, COMMON_CORRUPTIONS, alexnet_errors
@@ -176,18 +174,15 @@ def test_testbed_imagenet_c_gives_alexnet_normalised_metrics(tmp_path):
 
 def test_analyze_command_writes_tables_and_rejects_bad_tables(tmp_path, capsys):
     val, v2 = timm_pair(tmp_path)
-    parser = argparse.ArgumentParser()
-    add_analyze_parser(parser.add_subparsers())
     out = tmp_path / "out"
-    args = parser.parse_args(["analyze", str(val), str(v2), "--out", str(out), "--bootstrap", "20"])
-    assert run_analyze(args) == 0
+    assert main(["analyze", str(val), str(v2), "--out", str(out), "--bootstrap", "20"]) == 0
     assert pd.read_csv(out / "gaps.csv")["gap"].tolist() == [-10.0, -13.0, -12.0]
     assert (out / "plots" / "accuracy_on_the_line_imagenetv2-matched-frequency.svg").is_file()
     bad = write(tmp_path / "results-bad.csv", ["model,accuracy", "m,80"])
-    args = parser.parse_args(["analyze", str(val), str(bad), "--out", str(out)])
-    with pytest.raises(TableFormatError) as info:
-        run_analyze(args)
-    assert str(bad) in str(info.value) and "model,img_size,top1" in str(info.value)
+    capsys.readouterr()
+    assert main(["analyze", str(val), str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "model,img_size,top1" in err
     percent = write(tmp_path / "results-percent.csv", [HEADER, "m,224,180,0,1,0,1,1,b"])
     with pytest.raises(TableFormatError, match=r"results-percent.csv, line 2: top1"):
         read_timm_csv(percent)

@@ -1,25 +1,19 @@
-"""Command-line entry points: ``recollect`` and ``replication-report``.
+"""``robustness recollect`` and ``robustness replication-report``: re-collected test sets.
 
-Wire into any argparse CLI with one call, ``add_parsers(subparsers)``; each sub-command
-sets ``func`` to :func:`recollect_main` or :func:`replication_report_main` (which take the
-parsed ``args`` and return an exit code). Standalone: ``python -m robustness.recollect``.
-
-A user's mistake (a bad pool file, option or output folder) raises a ``UserInputError``
-(:class:`~robustness.recollect.pool.PoolFormatError`, ``OutputFolderError``, ...); the command
-lines turn it into one ``error:`` line on stderr and exit code 2 (:mod:`robustness.errors`).
-Arguments are checked before anything is read or written.
+``recollect`` builds a new test set (ImageNetV2 layout) from a candidate pool;
+``replication-report`` decomposes the accuracy gap between an original and a re-collected
+set (:mod:`robustness.stats.replication`). A user's mistake (a bad pool file, option or
+output folder) raises a ``UserInputError``; arguments are checked before anything is read
+or written. The re-collection modules are imported when a subcommand runs: they import
+scipy, which ``--help`` should not pay for.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import UserInputError, run_command
-from ..stats.replication import DEFAULT_BIN_EDGES
-from .pool import load_pool
-from .sampling import STRATEGIES, matched_frequency, threshold, top_images
+from corruptions.errors import UserInputError
 
 
 def _class_thresholds(values: list[str] | None) -> dict[str, float]:
@@ -48,7 +42,8 @@ def add_recollect_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("pool", type=Path, help="candidate pool file (CSV or parquet)")
     p.add_argument("out", type=Path, help="output folder (ImageNetV2 layout)")
-    p.add_argument("--strategy", choices=STRATEGIES, default="matched-frequency")
+    p.add_argument("--strategy", default="matched-frequency",
+                   help="matched-frequency (default), threshold or top-images")
     p.add_argument("--originals", type=Path, help="pool file of the original test images "
                    "(needed by matched-frequency and by --screen-duplicates)")  # fmt: skip
     p.add_argument("--pool-root", type=Path, help="folder pool paths are relative to (default: the pool file's)")
@@ -70,11 +65,11 @@ def add_recollect_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-rms", type=float, default=None, help="thumbnail RMS limit, 0-255 (default 10)")
     p.add_argument("--link", choices=("copy", "hardlink", "symlink"), default="copy")
     p.add_argument("--force", action="store_true", help="write into a non-empty OUT")
-    p.set_defaults(func=recollect_main)
+    p.set_defaults(func=run_recollect)
     return p
 
 
-def add_report_parser(subparsers) -> argparse.ArgumentParser:
+def add_replication_report_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "replication-report",
         help="naive, adjusted and bias-corrected gap between an original and a re-collected set",
@@ -105,25 +100,25 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="write the report here (default: "
                    "OUT/replication/<model>__<new set>.json)")  # fmt: skip
-    p.set_defaults(func=replication_report_main)
+    p.set_defaults(func=run_replication_report)
     return p
 
 
-def add_parsers(subparsers) -> None:
-    """Add ``recollect`` and ``replication-report`` to an argparse sub-parser group."""
-    add_recollect_parser(subparsers)
-    add_report_parser(subparsers)
-
-
-def recollect_main(args: argparse.Namespace) -> int:
-    from .duplicates import (
+def run_recollect(args: argparse.Namespace) -> int:
+    from ..recollect.duplicates import (
         DEFAULT_MAX_HAMMING,
         DEFAULT_MAX_RMS,
         find_near_duplicates,
         fingerprint_pool,
         screen_pool,
     )
-    from .layout import OutputFolderError, write_test_set
+    from ..recollect.layout import OutputFolderError, write_test_set
+    from ..recollect.pool import load_pool
+    from ..recollect.sampling import STRATEGIES, matched_frequency, threshold, top_images
+    from ..stats.replication import DEFAULT_BIN_EDGES
+
+    if args.strategy not in STRATEGIES:
+        raise UserInputError(f"--strategy {args.strategy}: expected one of {', '.join(STRATEGIES)}")
 
     if args.strategy == "matched-frequency" and args.originals is None:
         raise UserInputError("--strategy matched-frequency needs --originals (pool file of the "
@@ -171,14 +166,16 @@ def recollect_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def replication_report_main(args: argparse.Namespace) -> int:
-    from .report import (
+def run_replication_report(args: argparse.Namespace) -> int:
+    from ..recollect.pool import load_pool
+    from ..recollect.report import (
         format_report,
         load_csv_records,
         load_store_records,
         replication_report,
         write_report,
     )
+    from ..stats.replication import DEFAULT_BIN_EDGES
 
     if (args.original_records is None or args.new_records is None) and not (args.model and args.new_set):
         raise UserInputError("give --model and --new-set (records from the store under --out), "
@@ -208,11 +205,7 @@ def replication_report_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m robustness.recollect``; a user's mistake: one stderr line, exit code 2."""
-    parser = argparse.ArgumentParser(prog="python -m robustness.recollect", description=__doc__)
-    parser.add_argument("--debug", action="store_true", help="show the traceback of a user error")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return run_command(lambda: args.func(args), prog="python -m robustness.recollect",
-                       debug=args.debug)
+def add_parser(subparsers) -> None:
+    """Add ``recollect`` and ``replication-report`` to the sub-parser group."""
+    add_recollect_parser(subparsers)
+    add_replication_report_parser(subparsers)

@@ -1,15 +1,14 @@
-"""Allowed ranges of numeric options, as argparse ``type=`` functions and as plain checks.
+"""Allowed ranges of numeric options, written down once.
 
-``--batch-size 0`` fails at parsing time with argparse's own error (exit code 2)
-naming the flag and the range, e.g. ``argument --batch-size: expected a whole
-number >= 1, got '0'``. The same :class:`NumberRange` objects check values that
-come from a config file or the Python API (:meth:`NumberRange.problem`), so a
-range is written down once.
+The same :class:`NumberRange` objects check values that come from a config file or
+the Python API (:meth:`NumberRange.problem`) and, through
+:func:`robustness.cli.common.flag_type`, the command-line flags: ``--batch-size 0``
+fails at parsing time with ``argument --batch-size: expected a whole number >= 1,
+got '0'`` (exit code 2).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import numbers
 from dataclasses import dataclass
@@ -39,14 +38,14 @@ class NumberRange:
         too_small = value < self.minimum if self.inclusive else value <= self.minimum  # type: ignore[operator]
         return f"must be {self.describe()}, got {value!r}" if too_small else None
 
-    def __call__(self, text: str) -> int | float:
-        """Parse a command-line value; argparse turns the error into ``argument --flag: ...``."""
+    def parse(self, text: str) -> int | float:
+        """A command-line value as a number in range; ValueError saying what was expected."""
         try:
             value: int | float = int(text) if self.whole else float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {self.describe()}, got {text!r}") from None
+            raise ValueError(f"expected {self.describe()}, got {text!r}") from None
         if self.problem(value) is not None:
-            raise argparse.ArgumentTypeError(f"expected {self.describe()}, got {text!r}")
+            raise ValueError(f"expected {self.describe()}, got {text!r}")
         return value
 
 

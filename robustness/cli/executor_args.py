@@ -1,28 +1,23 @@
-"""Command-line flags of the executors, shared by ``robustness eval`` and ``robustness build``.
+"""The executor flags, shared by ``robustness eval`` and ``robustness build``.
 
-Every flag defaults to None so that a ``--config FILE`` value is kept unless the
-flag is given; :func:`options_from_args` merges file and flags into
-:class:`~robustness.executors.options.ExecutorOptions`.
+Each flag is spelt like its :class:`~robustness.executors.options.ExecutorOptions` field
+and its key in the ``[executor]`` table of a ``--config`` file (``--gpus-per-job`` is
+``gpus_per_job``); ``--slurm-partition`` is kept as an alias of ``--partition``. Every
+flag defaults to None so that a config file's value is kept unless the flag is given.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ..cli_types import POSITIVE_INT
-from .options import EXECUTORS, NUMERIC_OPTIONS, ExecutorOptions
+from ..config import load_executor_options
+from ..executors.options import EXECUTORS, NUMERIC_OPTIONS, ExecutorOptions
+from ..ranges import POSITIVE_INT
+from .common import flag_type
 
-FLAG_TO_OPTION = {
-    "executor": "executor",
-    "slurm_partition": "partition",
-    "gpus_per_job": "gpus_per_job",
-    "cpus_per_job": "cpus_per_job",
-    "mem_gb": "mem_gb",
-    "timeout_min": "timeout_min",
-    "array_parallelism": "array_parallelism",
-    "units_per_job": "units_per_job",
-    "log_dir": "log_dir",
-}
+OPTION_FLAGS = ("executor", "partition", "gpus_per_job", "cpus_per_job", "mem_gb", "timeout_min",
+                "array_parallelism", "units_per_job", "log_dir")
+"""The ExecutorOptions fields that have a flag of the same name."""
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser, build: bool = False) -> None:
@@ -32,8 +27,9 @@ def add_executor_arguments(parser: argparse.ArgumentParser, build: bool = False)
                    help="local: in this process (default); slurm: a job array through submitit")
     g.add_argument("--config", default=None, metavar="FILE",
                    help="TOML/JSON file with an [executor] table; flags override it")
-    g.add_argument("--slurm-partition", default=None, help="Slurm partition (default: the cluster's)")
-    limits = NUMERIC_OPTIONS  # each flag's type= checks the option's range (error: exit code 2)
+    g.add_argument("--partition", "--slurm-partition", dest="partition", default=None,
+                   help="Slurm partition (default: the cluster's)")
+    limits = {name: flag_type(r) for name, r in NUMERIC_OPTIONS.items()}
     g.add_argument("--gpus-per-job", type=limits["gpus_per_job"], default=None,
                    help="GPUs per array task (default 1; 0: CPU-only jobs)")
     g.add_argument("--cpus-per-job", type=limits["cpus_per_job"], default=None,
@@ -47,7 +43,7 @@ def add_executor_arguments(parser: argparse.ArgumentParser, build: bool = False)
     g.add_argument("--no-wait", action="store_true",
                    help="submit and return; follow with `robustness status --out OUT`")
     if build:
-        g.add_argument("--shards", type=POSITIVE_INT, default=None,
+        g.add_argument("--shards", type=flag_type(POSITIVE_INT), default=None,
                        help="array tasks the source images are split over (default: --array-parallelism)")
     else:
         g.add_argument("--units-per-job", type=limits["units_per_job"], default=None,
@@ -58,9 +54,7 @@ def add_executor_arguments(parser: argparse.ArgumentParser, build: bool = False)
                        "(use after replacing weight files)")
 
 
-def options_from_args(args: argparse.Namespace) -> ExecutorOptions:
-    """ExecutorOptions from ``--config`` then the flags given (raises ConfigError / ValueError)."""
-    from ..config import load_executor_options
-
-    overrides = {opt: getattr(args, flag, None) for flag, opt in FLAG_TO_OPTION.items()}
+def executor_options(args: argparse.Namespace) -> ExecutorOptions:
+    """ExecutorOptions from ``--config`` then the flags given (raises ConfigError, a UserInputError)."""
+    overrides = {name: getattr(args, name, None) for name in OPTION_FLAGS}
     return load_executor_options(getattr(args, "config", None), **overrides)

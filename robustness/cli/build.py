@@ -3,7 +3,7 @@
 The build flags are those of ``python -m corruptions build``
 (:func:`corruptions.cli.add_build_arguments`); the executor flags those of ``robustness eval``
 with ``--shards`` instead of ``--units-per-job``
-(:func:`~robustness.executors.cli_args.add_executor_arguments` with ``build=True``). Without
+(:func:`~robustness.cli.executor_args.add_executor_arguments` with ``build=True``). Without
 ``--executor`` (or ``--config`` naming another executor) the set is built in this process,
 exactly as ``python -m corruptions build`` does; with ``--executor slurm`` the source images
 are split over ``--shards`` array tasks (:func:`robustness.executors.submit_build`).
@@ -17,29 +17,24 @@ import argparse
 from corruptions.cli import BUILD_DESCRIPTION, BUILD_HELP, add_build_arguments, run_local_build
 from corruptions.errors import UserInputError
 
-from .executors.cli_args import add_executor_arguments, options_from_args
+from .executor_args import add_executor_arguments, executor_options
 
 
-def add_build_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``build`` to an argparse sub-parser group; it sets ``func`` to :func:`cmd_build`."""
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``build`` to an argparse sub-parser group; it sets ``func`` to :func:`run`."""
     b = subparsers.add_parser("build", help=BUILD_HELP + " (here or on Slurm)",
                               description=BUILD_DESCRIPTION + " With --executor slurm the "
                               "source images are split over --shards array tasks.")  # fmt: skip
     add_build_arguments(b)
     add_executor_arguments(b, build=True)
-    b.set_defaults(func=cmd_build)
+    b.set_defaults(func=run)
     return b
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    from .executors import submit_build  # submitit: imported only for a cluster build
+def run(args: argparse.Namespace) -> int:
+    from ..executors import submit_build  # submitit: imported only for a cluster build
 
-    try:
-        opts = options_from_args(args)
-    except ValueError as exc:  # ConfigError is already a UserInputError
-        if isinstance(exc, UserInputError):
-            raise
-        raise UserInputError(str(exc)) from exc
+    opts = executor_options(args)
     if opts.executor == "local":  # --shards and --no-wait only matter on a scheduler
         run_local_build(args)
         return 0

@@ -1,0 +1,83 @@
+"""``robustness report``: tables, gaps, fits, corruption metrics and plots, from the store alone.
+
+The analysis flags (:func:`add_analysis_arguments`) are shared with ``robustness analyze``
+and spelt like the :class:`~robustness.report.analysis.AnalysisOptions` fields they set.
+The analysis modules are imported inside the functions that use them: pandas and scipy
+cost a second at start-up, which ``--help`` and the other subcommands should not pay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from corruptions.errors import UserInputError
+
+
+def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``robustness report`` and ``robustness analyze``."""
+    parser.add_argument("--scales", default=None,
+                        help="fit scales, comma-separated (default: linear,probit,logit)")
+    parser.add_argument("--plot-scale", default="probit",
+                        help="axes of the accuracy-on-the-line plots: one of the scales "
+                        "(default probit)")
+    parser.add_argument("--fit-models", default=None, metavar="PATTERNS",
+                        help="fit lines on models matching these comma-separated wildcards "
+                        "(default: all models); effective robustness is given for all")
+    parser.add_argument("--bootstrap", type=int, default=1000,
+                        help="bootstrap resamples over models for fit intervals")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-plots", action="store_true", help="write the tables only")
+
+
+def analysis_options(args: argparse.Namespace):
+    """:class:`~robustness.report.analysis.AnalysisOptions` from the parsed flags."""
+    from ..report.analysis import AnalysisOptions
+    from ..stats.fits import TRANSFORMS
+
+    given = args.scales if args.scales is not None else ",".join(TRANSFORMS)
+    scales = tuple(s.strip() for s in given.split(",") if s.strip())
+    unknown = [s for s in scales if s not in TRANSFORMS]
+    if unknown or not scales:
+        raise UserInputError(f"--scales {given}: unknown scale(s) {', '.join(unknown)}; "
+                             f"expected some of {', '.join(TRANSFORMS)}, e.g. --scales probit,logit")
+    if args.plot_scale not in TRANSFORMS:
+        raise UserInputError(f"--plot-scale {args.plot_scale}: expected one of "
+                             f"{', '.join(TRANSFORMS)}")
+    return AnalysisOptions(scales=scales, plot_scale=args.plot_scale, fit_models=args.fit_models,
+                           n_bootstrap=args.bootstrap, seed=args.seed, plots=not args.no_plots,
+                           n_resamples=getattr(args, "resamples", 2000))
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    r = subparsers.add_parser("report", help="tables, gaps, fits, corruption metrics and plots, "
+                              "from the store alone")
+    r.add_argument("--out", type=Path, default=Path("results"),
+                   help="results folder holding the per-image store (units/)")
+    r.add_argument("--resamples", type=int, default=2000,
+                   help="paired bootstrap resamples over images for gaps on shared images")
+    add_analysis_arguments(r)
+    r.set_defaults(func=run)
+    return r
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the written paths and a top-1 overview; 1 when the store has no finished units."""
+    import pandas as pd
+
+    from ..report.analysis import write_report
+    from ..report.tables import accuracy_overview
+    from ..store import Store
+
+    try:
+        written = write_report(Store(args.out), args.out, analysis_options(args))
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    summary = Path(args.out) / "summary-all.csv"
+    if summary.is_file():
+        print(accuracy_overview(pd.read_csv(summary)))
+    return 0
