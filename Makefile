@@ -15,9 +15,9 @@ DEVICE      ?= auto
 BATCH_SIZE  ?= 64
 OUT         ?= results
 DATASETS    ?= default
-FAMILIES    := resnet convnext efficientnet regnet mobilenet densenet vgg vit deit swin beit eva all-cnn all-vit
+FAMILIES    := resnet convnext efficientnet regnet mobilenet densenet vgg vit deit swin beit eva all-cnn all-vit hf
 
-.PHONY: install test lint demo system-deps report $(FAMILIES)
+.PHONY: install test lint demo system-deps report clip $(FAMILIES)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,15 +43,21 @@ demo: install
 	$(BIN)/robustness demo --out $(OUT)/demo
 
 report: install
-	$(BIN)/robustness report --out $(OUT)
+	$(BIN)/robustness report --out $(OUT) --html
 
-# System packages for the reference-fidelity tests (ImageMagick via Wand) and
+# System packages for the reference-fidelity tests (ImageMagick via Wand),
+# the browser tests of the HTML report (headless Chromium and its driver) and
 # the cluster tests (single-node Slurm). Debian/Ubuntu, as root.
 system-deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		libmagickwand-dev slurm-wlm munge
+		libmagickwand-dev slurm-wlm munge chromium chromium-driver
 
 $(FAMILIES): install
 	$(BIN)/robustness eval --family $@ --test-sets $(DATASETS) --data-root $(DATA_ROOT) \
+		--device $(DEVICE) --batch-size $(BATCH_SIZE) --out $(OUT)
+
+# zero-shot CLIP (open_clip) across the same sets: the curated family clip-zeroshot
+clip: install
+	$(BIN)/robustness eval --family clip-zeroshot --test-sets $(DATASETS) --data-root $(DATA_ROOT) \
 		--device $(DEVICE) --batch-size $(BATCH_SIZE) --out $(OUT)

@@ -96,6 +96,8 @@ class DeviceCorruptor:
         return [image_seed(self.seed, r, self.name, self.severity) for r in relpaths]
 
     def __call__(self, images, relpaths: Sequence[str]):
+        # imported here: the batched path imports torch, which the per-image path and the
+        # harness's test-set readers (robustness.datasets.memory) must not pay for
         from .batched import corrupt_batch
 
         if len(relpaths) != images.shape[0]:

@@ -29,6 +29,10 @@ _EXPORTS = {
     "open_test_set": "robustness.datasets",
     "expand_dataset_names": "robustness.datasets",
     "DATASETS": "robustness.datasets",
+    "TestSetSpec": "robustness.datasets",
+    "SetGroup": "robustness.datasets",
+    "register_test_set": "robustness.datasets",
+    "TestSet": "robustness.datasets",
     "Scoring": "robustness.datasets",
     "score_logits": "robustness.datasets",
     # engine and store

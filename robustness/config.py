@@ -28,6 +28,8 @@ from typing import Any
 
 from corruptions.errors import UserInputError
 
+from .executors.options import ExecutorOptions, option_names, option_problem
+
 
 class ConfigError(UserInputError):
     """The config file is missing, unreadable or holds unknown options."""
@@ -47,8 +49,6 @@ def _did_you_mean(word: str, choices: list[str] | tuple[str, ...], brackets: boo
 
 def check_sections(data: dict[str, Any], path: str | Path) -> None:
     """Refuse top-level entries that are not one of :data:`SECTIONS` holding a table."""
-    from .executors.options import option_names
-
     known = ", ".join(f"[{s}]" for s in SECTIONS)
     for key, value in data.items():
         if key in SECTIONS:
@@ -92,8 +92,6 @@ def read_config(path: str | Path) -> dict[str, Any]:
 
 def load_executor_options(path: str | Path | None = None, **overrides: Any):
     """ExecutorOptions from the file's ``[executor]`` table, then ``overrides`` (None values ignored)."""
-    from .executors.options import ExecutorOptions, option_names, option_problem
-
     values: dict[str, Any] = {}
     if path is not None:
         data = read_config(path)

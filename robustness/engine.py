@@ -18,7 +18,7 @@ import platform
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,11 @@ from corruptions.errors import UserInputError
 
 from . import __version__
 from .datasets.base import BadImageError, LayoutError, score_logits
-from .datasets.catalogue import parse_set_name
+from .datasets.catalogue import parse_set_name, root_names
 from .datasets.fingerprint import ImageListFingerprint, test_set_fingerprint
-from .store import Store, UnitDir, atomic_write_json, concat_records, load_records, unit_key
+from .datasets.registry import open_test_set as open_named_test_set
+from .store import Store, UnitDir, concat_records, load_records, unit_key
+from .zoo.loader import load_model as load_named_model
 from .zoo.resolve import match_weights
 
 
@@ -56,6 +58,12 @@ class EvalConfig:
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
+
+    def resolved(self) -> EvalConfig:
+        """This config with ``device`` and ``precision`` decided (``auto`` resolved once, for
+        every unit of a run)."""
+        device = self.resolved_device()
+        return replace(self, device=str(device), precision=self.resolved_precision(device))
 
     def resolved_precision(self, device: torch.device) -> str:
         if self.precision == "auto":
@@ -133,8 +141,8 @@ def unit_spec(model: Any, test_set: Any, precision: str, save_logits: bool,
               fingerprint: ImageListFingerprint | None = None) -> dict[str, Any]:
     """Everything that changes a unit's stored output; hashed into its key.
 
-    The model's name, source and the SHA-256 of the weights actually loaded, its
-    preprocessing, the precision, the scoring, and the fingerprint of the test
+    The model's name, source and the SHA-256 of the weights actually loaded (and of a
+    zero-shot head or class-order mapping, ``ModelInfo.head_identity``), its preprocessing, the precision, the scoring, and the fingerprint of the test
     set's image list (paths, labels, sizes and modification times; see
     :mod:`robustness.datasets.fingerprint`). The set's folder is not part of it:
     the same images elsewhere are the same unit.
@@ -143,12 +151,14 @@ def unit_spec(model: Any, test_set: Any, precision: str, save_logits: bool,
     described = test_set.info.describe()
     described.pop("root", None)
     fingerprint = fingerprint or test_set_fingerprint(test_set)
+    head = info.head_identity() if hasattr(info, "head_identity") else None
     return {
         "model": {
             "name": info.name,
             "source": getattr(info, "source", None),
             "weights_sha256": info.weights_sha256,
             "num_classes": info.num_classes,
+            **({"head": head} if head else {}),  # zero-shot text head, re-ordered classes
         },
         "transform": model.transform_spec(),
         "test_set": {**described, "images": fingerprint.describe()},
@@ -294,8 +304,8 @@ def evaluate_unit(model: Any, test_set: Any, store: Store, config: EvalConfig, *
     try:
         if unit.finished():  # finished by another run between the check and the lock
             return _cached(unit, name, set_name, key)
-        atomic_write_json(unit.spec, {"key": key, **spec,
-                                      "provenance": unit_provenance(model, test_set, open_options)})
+        unit.write_spec({"key": key, **spec,
+                         "provenance": unit_provenance(model, test_set, open_options)})
         return _compute_unit(model, test_set, unit, key, config, device, precision, partial)
     finally:
         unit.release_lock()
@@ -311,8 +321,25 @@ def _cached(unit: UnitDir, name: str, set_name: str, key: str) -> UnitResult:
 
 def _compute_unit(model: Any, test_set: Any, unit: UnitDir, key: str, config: EvalConfig,
                   device: torch.device, precision: str, partial: str | None) -> UnitResult:
-    """Batch iteration with checkpoints, then the finished records and metadata."""
-    name, set_name = model.info.name, test_set.info.name
+    """The three steps of computing a unit: batches with checkpoints, then the records and
+    metadata, written by the store."""
+    t0 = time.perf_counter()
+    records, skipped, resumed_from = _checkpointed_records(model, test_set, unit, config, device,
+                                                           precision)
+    if len(records.get("index", [])) == 0:
+        raise RuntimeError(f"no images could be evaluated in {test_set.info.root}")
+    meta = unit_meta(model, test_set, key, records, config=config, device=device,
+                     precision=precision, skipped=skipped, partial=partial,
+                     resumed_from=resumed_from, seconds=time.perf_counter() - t0)
+    unit.finish(records, meta)
+    return UnitResult(model.info.name, test_set.info.name, key, "done", meta["n"], meta["top1"],
+                      path=str(unit.root), partial=partial, n_skipped=len(skipped))
+
+
+def _checkpointed_records(model: Any, test_set: Any, unit: UnitDir, config: EvalConfig,
+                          device: torch.device, precision: str):
+    """Batch iteration from the last checkpoint on, writing a part every ``checkpoint_every``
+    images. Returns (records of the readable images, skipped images, position resumed from)."""
     n_total = len(test_set)
     bs = int(config.batch_size)
     if bs < 1:
@@ -336,9 +363,8 @@ def _compute_unit(model: Any, test_set: Any, unit: UnitDir, key: str, config: Ev
     pending: list[dict[str, np.ndarray]] = []
     pending_start = start
     skipped: list[dict[str, str]] = []
-    t0 = time.perf_counter()
-    bar = tqdm(total=n_total, initial=start, desc=f"{name} | {set_name}", unit="img",
-               disable=not config.progress, leave=False)
+    bar = tqdm(total=n_total, initial=start, desc=f"{model.info.name} | {test_set.info.name}",
+               unit="img", disable=not config.progress, leave=False)
     with torch.inference_mode():
         for rec in _batches(loader, network, device, precision, test_set.info.scoring,
                             config.save_logits, config.skip_bad_images, Path(test_set.info.root), skipped):
@@ -356,34 +382,36 @@ def _compute_unit(model: Any, test_set: Any, unit: UnitDir, key: str, config: Ev
     if pending:
         parts.append(concat_records(pending))
     records, skipped = _valid_records(parts, skipped)
-    n = int(len(records.get("index", [])))
-    if n == 0:
-        raise RuntimeError(f"no images could be evaluated in {test_set.info.root}")
-    top1 = float(100.0 * records["correct1"].mean())
-    meta = {
+    return records, skipped, start
+
+
+def unit_meta(model: Any, test_set: Any, key: str, records: dict[str, np.ndarray], *,
+              config: EvalConfig, device: torch.device, precision: str,
+              skipped: list[dict[str, str]], partial: str | None, resumed_from: int,
+              seconds: float) -> dict[str, Any]:
+    """A finished unit's meta.json: the model, the set, the settings, the accuracies (percent)
+    and how it was computed."""
+    return {
         "key": key,
         "model": asdict(model.info),
         "test_set": test_set.info.describe(),
         "transform": model.transform_spec(),
         "precision": precision,
         "device": str(device),
-        "batch_size": bs,
-        "n": n,
-        "n_total": n_total,
-        "top1": top1,
+        "batch_size": int(config.batch_size),
+        "n": int(len(records["index"])),
+        "n_total": len(test_set),
+        "top1": float(100.0 * records["correct1"].mean()),
         "top5": float(100.0 * records["correct5"].mean()),
         "top1_all": float(100.0 * records["correct1_all"].mean()),
         "top5_all": float(100.0 * records["correct5_all"].mean()),
         "skipped_images": skipped,
         "partial": partial,
-        "resumed_from": start,
-        "eval_seconds": time.perf_counter() - t0,
+        "resumed_from": resumed_from,
+        "eval_seconds": seconds,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": library_versions(),
     }
-    unit.finish(records, meta)
-    return UnitResult(name, set_name, key, "done", n, top1, path=str(unit.root), partial=partial,
-                      n_skipped=len(skipped))
 
 
 def _valid_records(parts: list[dict[str, np.ndarray]], skipped: list[dict[str, str]]):
@@ -404,26 +432,16 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _family(name: str) -> str | None:
-    return parse_set_name(name).group
-
-
 def set_root(name: str, roots: dict[str, str]) -> str | None:
-    """The folder a user gave for ``name``; ImageNet-C(-like) units fall back to their family's
-    (``imagenet-c``, ``imagenet-c-bar``, ``imagenet-shifts``)."""
-    if name in roots:
-        return roots[name]
-    family = _family(name)
-    if family is None:
-        return None
-    if family == "imagenet-c-inmemory":  # rendered from val: val's folder serves
-        return roots.get(family, roots.get("imagenet"))
-    return roots.get(family)
+    """The folder a user gave for ``name``: its own ``--root`` entry, else its set group's
+    (``imagenet-c``), else the folder the group renders from (see ``catalogue.root_names``)."""
+    return next((roots[k] for k in root_names(name) if k in roots), None)
 
 
 def set_options(name: str, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    family = _family(name)
-    out = dict(options.get(family, {})) if family is not None else {}
+    """Reader options for ``name``: its set group's, overridden by its own."""
+    group = parse_set_name(name).group
+    out = dict(options.get(group, {})) if group is not None else {}
     out.update(options.get(name, {}))
     return out
 
@@ -483,11 +501,9 @@ def run_evaluation(
     finished unit of exactly its key exists (see :func:`unit_spec`). Returns a
     summary; failures are recorded in the store and in the summary.
     """
-    if load_model is None:
-        from .zoo import load_model
-    if open_test_set is None:
-        from .datasets import open_test_set
-    config = config or EvalConfig()
+    load_model = load_model or load_named_model
+    open_test_set = open_test_set or open_named_test_set
+    config = (config or EvalConfig()).resolved()
     store = Store(out)
     summary = RunSummary()
     roots = roots or {}

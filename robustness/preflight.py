@@ -22,7 +22,7 @@ import torch
 
 from corruptions.errors import UserInputError
 
-from .datasets.catalogue import IMAGENET_C_INMEMORY, parse_set_name
+from .datasets.catalogue import root_names
 from .engine import EvalConfig, set_options, set_root
 from .zoo.resolve import match_weights
 
@@ -49,14 +49,7 @@ def output_folder_problem(out: str | Path) -> str | None:
 
 def _set_keys(test_sets: Sequence[str]) -> set[str]:
     """Names an option may be given for: each set and the group it belongs to."""
-    keys = set(test_sets)
-    for name in test_sets:
-        group = parse_set_name(name).group
-        if group is not None:
-            keys.add(group)
-            if group == IMAGENET_C_INMEMORY.name:  # rendered from val: val's folder serves
-                keys.add(IMAGENET_C_INMEMORY.baseline)
-    return keys
+    return {key for name in test_sets for key in root_names(name)}
 
 
 def unknown_names_problems(flag: str, given: Mapping[str, Any], test_sets: Sequence[str]) -> list[str]:

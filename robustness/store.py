@@ -171,6 +171,28 @@ class UnitDir:
         except (OSError, ValueError):
             return None
 
+    def write_spec(self, spec: dict[str, Any]) -> None:
+        """Write spec.json (what the unit's key hashes, plus its provenance) before computing."""
+        atomic_write_json(self.spec, spec)
+
+    def read_error(self) -> dict[str, Any] | None:
+        """The unit's error.json (why its last run failed), or None."""
+        try:
+            return json.loads(self.error.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def images_checkpointed(self) -> int:
+        """Images in the readable resume checkpoints, in order (a torn part ends the count)."""
+        total = 0
+        for part in self.part_files():
+            try:
+                with np.load(part, allow_pickle=False) as z:
+                    total += len(z["index"])
+            except Exception:  # a torn part is redone on resume
+                break
+        return total
+
     def clear_parts(self) -> None:
         shutil.rmtree(self.parts, ignore_errors=True)
 
@@ -190,7 +212,12 @@ class UnitDir:
 
     def finish(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Write the records and meta (meta last), then drop the parts and errors of the pair,
-        and mark older finished units of the same settings as superseded by this one."""
+        and mark older finished units of the same settings as superseded by this one.
+        ``arrays`` must hold every field of ``RECORD_FIELDS`` (ValueError otherwise)."""
+        missing = [f for f in RECORD_FIELDS if f not in arrays]
+        if missing:
+            raise ValueError(f"records of {self.root} lack the field(s) {', '.join(missing)}; "
+                             f"a finished unit holds all of {', '.join(RECORD_FIELDS)}")
         save_records(self.records, arrays)
         atomic_write_json(self.meta, meta)
         shutil.rmtree(self.parts, ignore_errors=True)

@@ -279,3 +279,32 @@ def test_a_requeued_slurm_job_takes_over_its_own_earlier_lock(tmp_path, monkeypa
     monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "77")
     assert unit.try_lock() is None  # the same job, requeued on another node: taken over
 
+
+
+def test_a_zero_shot_head_or_class_mapping_is_part_of_the_unit_key(tmp_path):
+    """Two loads of the same weights whose heads differ (another template set, a re-ordered
+    label map) are different units; a head record that differs only in whether it was just
+    computed is the same unit."""
+    from robustness.engine import unit_spec
+    from robustness.store import unit_key
+    from robustness.zoo.loaded import ModelInfo
+
+    data = gray_val_tree(tmp_path / "data", range(3), per_class=1)
+    test_set = open_test_set("imagenet", data, allow_partial=True)
+    fields = {f.name for f in dataclasses.fields(ModelInfo)}
+    model = GrayModel()
+    plain_info = ModelInfo(**{k: v for k, v in dataclasses.asdict(model.info).items() if k in fields},
+                           mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+
+    def key_with(head):
+        model.info = dataclasses.replace(plain_info, head=head)
+        return unit_key(unit_spec(model, test_set, "fp32", False))
+
+    plain = key_with(None)
+    openai = {"type": "zero-shot", "templates": "openai", "head_sha256": "a" * 64, "computed": True}
+    assert key_with(openai) != plain
+    assert key_with({**openai, "computed": False}) == key_with(openai)
+    assert key_with({**openai, "templates": "simple", "head_sha256": "b" * 64}) != key_with(openai)
+    mapped = {"type": "checkpoint", "label_map": [1, 0], "label_map_sha256": "c" * 64}
+    assert key_with(mapped) != plain
+    assert key_with({"type": "checkpoint", "label_map": None, "label_map_sha256": None}) == plain

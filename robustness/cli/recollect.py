@@ -75,7 +75,7 @@ def add_replication_report_parser(subparsers) -> argparse.ArgumentParser:
         help="naive, adjusted and bias-corrected gap between an original and a re-collected set",
         description="Engstrom et al. (2020): post-stratify the new set to the original's "
         "selection-frequency distribution and extrapolate to infinitely many annotators "
-        "(delete-d jackknife). Gaps are original minus new, in percent points, with "
+        "(delete-d jackknife). Gaps are new minus original (negative: accuracy fell), in percent points, with "
         "percentile bootstrap intervals.",
     )
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder holding the per-image store")
@@ -96,6 +96,10 @@ def add_replication_report_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--strata", choices=("exact", "bins"), default="exact",
                    help="exact vote counts (default) or the 5 MatchedFrequency bins")  # fmt: skip
     p.add_argument("--draws", type=int, default=20, help="random vote deletions per level")
+    p.add_argument("--uncovered-strata", choices=("zero", "drop"), default="zero",
+                   help="original strata without new images: count as accuracy 0 (default; "
+                   "run_jackknife.py, the paper) or drop and renormalise; the other rule's "
+                   "corrected gap is printed too")  # fmt: skip
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="write the report here (default: "
@@ -189,7 +193,8 @@ def run_replication_report(args: argparse.Namespace) -> int:
             original, load_pool(args.original_frequencies), new, load_pool(args.new_frequencies),
             n_annotators=args.annotators, d=args.d, order=args.order,
             edges=None if args.strata == "exact" else DEFAULT_BIN_EDGES,
-            n_draws=args.draws, n_resamples=args.resamples, seed=args.seed)  # fmt: skip
+            n_draws=args.draws, n_resamples=args.resamples, seed=args.seed,
+            uncovered_strata=args.uncovered_strata)  # fmt: skip
     except UserInputError:  # a bad pool file, no such unit in the store, ...
         raise
     except (ValueError, OSError) as exc:  # unreadable records CSV, mismatched inputs
@@ -200,7 +205,7 @@ def run_replication_report(args: argparse.Namespace) -> int:
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in f"{args.model}__{args.new_set}")
     target = args.json or args.out / "replication" / f"{safe}.json"
     write_report(gaps, target, {"model": args.model, "original_set": args.original_set,
-                                "new_set": args.new_set, "unit": "fraction; gap = original - new"})  # fmt: skip
+                                "new_set": args.new_set, "unit": "fraction; gap = new - original"})  # fmt: skip
     print(f"written: {target}")
     return 0
 

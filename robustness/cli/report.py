@@ -29,6 +29,10 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bootstrap resamples over models for fit intervals")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-plots", action="store_true", help="write the tables only")
+    parser.add_argument("--clip-extremes", action="store_true",
+                        help="probit/logit fits: clip accuracies of exactly 0%% or 100%% to "
+                        "[0.01%%, 99.99%%] and keep the model (default: leave it out of the fit, "
+                        "as imagenet-testbed does, with a note naming it)")
 
 
 def analysis_options(args: argparse.Namespace):
@@ -47,7 +51,29 @@ def analysis_options(args: argparse.Namespace):
                              f"{', '.join(TRANSFORMS)}")
     return AnalysisOptions(scales=scales, plot_scale=args.plot_scale, fit_models=args.fit_models,
                            n_bootstrap=args.bootstrap, seed=args.seed, plots=not args.no_plots,
-                           n_resamples=getattr(args, "resamples", 2000))
+                           n_resamples=getattr(args, "resamples", 2000),
+                           html=getattr(args, "html", False), command=report_command(args),
+                           clip_extremes=args.clip_extremes,
+                           diff_rule=getattr(args, "diff_rule", "timm"))
+
+
+def report_command(args: argparse.Namespace) -> str:
+    """The ``robustness report`` command that reproduces this report, every option spelt out
+    (the HTML report names it as the provenance of its numbers)."""
+    import shlex
+
+    if not hasattr(args, "resamples"):
+        return ""
+    words = ["robustness", "report", "--out", str(args.out), "--resamples", str(args.resamples),
+             "--scales", args.scales or "linear,probit,logit", "--plot-scale", args.plot_scale,
+             "--bootstrap", str(args.bootstrap), "--seed", str(args.seed)]
+    if args.fit_models:
+        words += ["--fit-models", args.fit_models]
+    words += ["--no-plots"] * bool(args.no_plots) + ["--html"] * bool(getattr(args, "html", False))
+    words += ["--clip-extremes"] * bool(getattr(args, "clip_extremes", False))
+    if getattr(args, "diff_rule", "timm") != "timm":
+        words += ["--diff-rule", args.diff_rule]
+    return shlex.join(words)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -57,6 +83,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="results folder holding the per-image store (units/)")
     r.add_argument("--resamples", type=int, default=2000,
                    help="paired bootstrap resamples over images for gaps on shared images")
+    r.add_argument("--diff-rule", choices=("timm", "exact"), default="timm",
+                   help="what results-<set>.csv's top5_diff/rank_diff hold: timm's published rule, "
+                   "ties included (default), or each model's exact difference (always also in "
+                   "top5_diff_exact/rank_diff_exact)")
+    r.add_argument("--html", action="store_true",
+                   help="also write OUT/html/index.html: leaderboard and interactive plots, "
+                   "opens from disk without a network")
     add_analysis_arguments(r)
     r.set_defaults(func=run)
     return r
@@ -66,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
     """Print the written paths and a top-1 overview; 1 when the store has no finished units."""
     import pandas as pd
 
-    from ..report.analysis import write_report
     from ..report.tables import accuracy_overview
+    from ..report.writer import write_report
     from ..store import Store
 
     try:

@@ -1,12 +1,12 @@
 """Test-set readers: ImageNet val (+ReaL), ImageNetV2, ImageNet-C, -R, -A, -Sketch, ObjectNet.
 
 Entry points: :func:`open_test_set` (name -> :class:`TestSet`),
-:func:`expand_dataset_names` (family names -> concrete sets on disk) and
-:data:`DATASETS` (what each set expects on disk). The facts every module shares
-(names, baselines, image counts, set groups) are in :mod:`.catalogue`, which needs
-no torch; the readers are imported lazily so that the report can use the
-catalogue without them. Nothing here touches the network; label tables ship as
-JSON next to this file.
+:func:`expand_dataset_names` (selections and set-group names -> concrete sets on disk),
+:data:`DATASETS` (every set and set group) and :func:`register_test_set` (add your own).
+Each reader module ends with the specs (:class:`TestSetSpec`, :class:`SetGroup`) of the
+sets it opens; :mod:`.catalogue` collects them. Readers import no torch, so the report
+and ``analyze`` can ask the catalogue cheaply. Nothing here touches the network; label
+tables ship as JSON next to this file.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ _EXPORTS = {
     "TestSetInfo": ".base",
     "score_logits": ".base",
     "DATASETS": ".registry",
-    "DatasetSpec": ".registry",
+    "SetGroup": ".spec",
+    "TestSetSpec": ".spec",
+    "register_test_set": ".catalogue",
+    "unregister_test_set": ".catalogue",
     "expand_dataset_names": ".registry",
     "format_catalogue": ".registry",
     "open_test_set": ".registry",

@@ -1,17 +1,15 @@
-"""The test-set catalogue's facts: names parsed in one place, each set's baseline, class and
-image counts, and the set groups. No torch and no I/O: the report and ``analyze`` import it;
-the readers (``registry.py``) add folders, layouts and openers to these facts.
+"""The test-set catalogue: every set and set group the harness knows, and its facts.
+
+Each reader module defines the specs of the sets it opens (:mod:`.spec`: folder, layout,
+opener, baseline, class and image counts), next to the opener; this module collects them
+once, in :data:`BUILTIN_READERS` order, and :func:`register_test_set` adds a user's own
+(a duplicate name is an error). Every other module asks the catalogue: names are parsed by
+:func:`parse_set_name` only, baselines come from :func:`baseline_of`, and the set groups
+from :data:`SET_GROUPS`. Importing it reads no file and imports no torch.
 
 A test set is named either plainly (``imagenet``, ``imagenet-r``) or as one
 (corruption, severity) pair of a *set group*: ``<group>.<corruption>.<severity>``
-(``imagenet-c.fog.3``), the imagenet-testbed naming. Every module that needs to
-know whether a name belongs to a group, or how a group is summarised, asks
-:func:`parse_set_name` and :data:`SET_GROUPS` here.
-
-A set group aggregates like ImageNet-C: per (corruption, severity) accuracy, a mean
-over all its sets (one more shift for the accuracy-on-the-line fits, named
-``<group> (mean)``), a per-corruption table and a heatmap. Only ImageNet-C has the
-AlexNet errors that normalise CE and mCE (``mce=True``).
+(``imagenet-c.fog.3``), the imagenet-testbed naming.
 """
 
 from __future__ import annotations
@@ -21,93 +19,74 @@ from dataclasses import dataclass
 
 from corruptions.errors import UserInputError
 
+from . import imagenet, imagenet_c, imagenetv2, memory, objectnet, real, renditions
+from .spec import FolderSpec, SetGroup, TestSetSpec
+from .spec import member_name as _member_name
 
-@dataclass(frozen=True)
-class SetGroup:
-    """A family of sets, one per (corruption, severity), all laid out like ImageNet-C."""
+BUILTIN_READERS = (imagenet, real, imagenetv2, imagenet_c, memory, renditions, objectnet)
+"""The reader modules whose ``SPECS`` make the built-in catalogue (in ``robustness datasets``
+order). A new built-in reader adds its module here; a user's own set calls
+:func:`register_test_set` instead."""
 
-    name: str  # "imagenet-c"
-    title: str  # "ImageNet-C", for tables and plots
-    generator_benchmark: str | None  # the ``benchmark`` label of the generator's corruptions in it
-    baseline: str = "imagenet"  # the set every member's gap is measured against
-    mce: bool = False  # AlexNet reference errors exist: CE, relative CE and mCE are reported
-    on_disk: bool = True  # False: rendered in memory from the baseline's folder
-    member_images: int | None = None  # images in each published member set (val corrupted)
-
-    @property
-    def mean_name(self) -> str:
-        """The per-model mean over the group's sets, used as one more shift."""
-        return f"{self.name} (mean)"
+TEST_SETS: dict[str, TestSetSpec] = {}
+"""Every plain test set, by name."""
+SET_GROUPS: dict[str, SetGroup] = {}
+"""Every set group, by name."""
+ALL_SETS: dict[str, FolderSpec] = {}
+"""Both, in registration order (``robustness datasets`` lists them so)."""
 
 
-IMAGENET_C = SetGroup("imagenet-c", "ImageNet-C", "imagenet-c", mce=True, member_images=50_000)
-IMAGENET_C_BAR = SetGroup("imagenet-c-bar", "ImageNet-C-bar", "imagenet-c-bar")
-IMAGENET_SHIFTS = SetGroup("imagenet-shifts", "shift ladders", "shifts")
-IMAGENET_C_INMEMORY = SetGroup("imagenet-c-inmemory", "ImageNet-C in memory", None, on_disk=False)
+def register_test_set(spec: TestSetSpec | SetGroup) -> TestSetSpec | SetGroup:
+    """Add a test set (or set group) to the catalogue; ``robustness eval``, the tables and the
+    report then know it by name. A name already registered is an error."""
+    if spec.name in TEST_SETS or spec.name in SET_GROUPS:
+        raise ValueError(f"test set {spec.name!r} registered twice")
+    if not isinstance(spec, (TestSetSpec, SetGroup)):
+        raise TypeError(f"register_test_set takes a TestSetSpec or SetGroup, got {type(spec).__name__}")
+    (SET_GROUPS if isinstance(spec, SetGroup) else TEST_SETS)[spec.name] = spec
+    ALL_SETS[spec.name] = spec
+    return spec
 
 
-def _register(*groups: SetGroup) -> dict[str, SetGroup]:
-    table: dict[str, SetGroup] = {}
-    for group in groups:
-        if group.name in table:
-            raise ValueError(f"set group {group.name!r} registered twice")
-        table[group.name] = group
-    return table
+def unregister_test_set(name: str) -> None:
+    """Remove a set added with :func:`register_test_set` (tests, notebooks)."""
+    for table in (TEST_SETS, SET_GROUPS, ALL_SETS):
+        table.pop(name, None)
 
 
-SET_GROUPS: dict[str, SetGroup] = _register(IMAGENET_C, IMAGENET_C_BAR, IMAGENET_SHIFTS,
-                                            IMAGENET_C_INMEMORY)
-"""Every set group, by name. Groups read from their own folder come first."""
+for _module in BUILTIN_READERS:
+    for _spec in _module.SPECS:
+        register_test_set(_spec)
 
-ON_DISK_GROUPS = tuple(g.name for g in SET_GROUPS.values() if g.on_disk)
-MEAN_NAMES = {g.mean_name: g for g in SET_GROUPS.values()}
-
-
-@dataclass(frozen=True)
-class SetFacts:
-    """What is true of a plain test set wherever it lies on disk."""
-
-    name: str
-    baseline: str | None  # the set its gap is measured against (None: a baseline itself)
-    num_classes: int  # classes scored (200 for ImageNet-R/-A and their class-matched val)
-    num_images: int | None  # images in the published set (None: not fixed, e.g. ObjectNet's)
-    same_images_as: str | None = None  # re-scores these images (ReaL: val's), so gaps pair
+IMAGENET_C = imagenet_c.IMAGENET_C
+IMAGENET_C_BAR = imagenet_c.IMAGENET_C_BAR
+IMAGENET_SHIFTS = imagenet_c.IMAGENET_SHIFTS
+IMAGENET_C_INMEMORY = memory.IMAGENET_C_INMEMORY
 
 
-def _facts(*facts: SetFacts) -> dict[str, SetFacts]:
-    table: dict[str, SetFacts] = {}
-    for fact in facts:
-        if fact.name in table or fact.name in SET_GROUPS:
-            raise ValueError(f"test set {fact.name!r} registered twice")
-        table[fact.name] = fact
-    return table
+def folder_specs() -> dict[str, FolderSpec]:
+    """Every catalogue entry (plain sets and groups), in registration order."""
+    return dict(ALL_SETS)
 
 
-IMAGENETV2_VARIANTS = ("matched-frequency", "threshold0.7", "top-images")
+def default_selection() -> tuple[str, ...]:
+    """``--test-sets default``: the published benchmarks (specs with ``in_default``)."""
+    return tuple(name for name, spec in folder_specs().items() if spec.in_default)
 
-SET_FACTS: dict[str, SetFacts] = _facts(
-    SetFacts("imagenet", None, 1000, 50_000),
-    SetFacts("imagenet-real", None, 1000, 46_837, same_images_as="imagenet"),  # >= 1 ReaL label
-    *[SetFacts(f"imagenetv2-{v}", "imagenet", 1000, 10_000) for v in IMAGENETV2_VARIANTS],
-    SetFacts("imagenet-r", "imagenet-r-clean", 200, 30_000),
-    SetFacts("imagenet-a", "imagenet-a-clean", 200, 7_500),
-    SetFacts("imagenet-r-clean", None, 200, 10_000),  # val images of ImageNet-R's classes
-    SetFacts("imagenet-a-clean", None, 200, 10_000),  # val images of ImageNet-A's classes
-    SetFacts("imagenet-sketch", "imagenet", 1000, 50_889),
-    SetFacts("objectnet", "objectnet-clean", 113, None),
-    SetFacts("objectnet-clean", None, 113, None),
-)
-"""Every plain test set, by name (the set groups' members are in SET_GROUPS)."""
 
-SELECTIONS: dict[str, tuple[str, ...]] = {
-    "default": ("imagenet", *[f"imagenetv2-{v}" for v in IMAGENETV2_VARIANTS], "imagenet-c",
-                "imagenet-r", "imagenet-a", "imagenet-sketch", "objectnet"),
-}
-"""Names that stand for several sets (``--test-sets default``: the published benchmarks)."""
+SELECTION_NAMES = ("default",)
+"""Names that stand for several sets."""
 
-BASELINE_SETS = frozenset({f.baseline for f in SET_FACTS.values() if f.baseline}
-                          | {g.baseline for g in SET_GROUPS.values()})
-"""Sets that other sets are measured against."""
+
+def selection(name: str) -> tuple[str, ...] | None:
+    """The sets a selection name stands for, or None when ``name`` is not one."""
+    return default_selection() if name == "default" else None
+
+
+def baseline_sets() -> frozenset[str]:
+    """Sets that other sets are measured against."""
+    return frozenset({s.baseline for s in TEST_SETS.values() if s.baseline}
+                     | {g.baseline for g in SET_GROUPS.values() if g.baseline})
 
 
 def baseline_of(name: str) -> str | None:
@@ -115,8 +94,8 @@ def baseline_of(name: str) -> str | None:
     group = group_of(name)
     if group is not None:
         return group.baseline
-    fact = SET_FACTS.get(name)
-    return fact.baseline if fact is not None else None
+    spec = TEST_SETS.get(name)
+    return spec.baseline if spec is not None else None
 
 
 def baselines_of(names: list[str]) -> list[str]:
@@ -129,8 +108,30 @@ def published_images(name: str) -> int | None:
     group = group_of(name)
     if group is not None:
         return group.member_images
-    fact = SET_FACTS.get(name)
-    return fact.num_images if fact is not None else None
+    spec = TEST_SETS.get(name)
+    return spec.num_images if spec is not None else None
+
+
+def paired_baselines() -> dict[str, str]:
+    """Sets that re-score another set's images (ReaL: val's) -> that set."""
+    return {s.name: s.same_images_as for s in TEST_SETS.values() if s.same_images_as}
+
+
+def root_names(name: str) -> tuple[str, ...]:
+    """The names whose ``--root NAME=PATH`` gives the folder of set ``name``, most specific
+    first: the set, then its group, then (for a group rendered from another set's folder,
+    like ImageNet-C in memory) that set."""
+    group = group_of(name)
+    if group is None or name == group.name:
+        return (name,) if group is None or group.on_disk else (name, group.baseline or name)
+    names = (name, group.name)
+    return names if group.on_disk or group.baseline is None else (*names, group.baseline)
+
+
+def num_classes_of(name: str) -> int:
+    """Classes a set is scored over (1000 for unknown names and group members)."""
+    spec = TEST_SETS.get(name)
+    return spec.num_classes if spec is not None else 1000
 
 _MEMBER = re.compile(r"(?P<group>[a-z0-9-]+)\.(?P<corruption>[A-Za-z0-9_]+)\.(?P<severity>[1-9]\d*)")
 
@@ -175,12 +176,13 @@ def parse_set_name(name: str) -> SetName:
 
 def member_name(corruption: str, severity: int, group: str = IMAGENET_C.name) -> str:
     """Test-set name of one (corruption, severity) pair of ``group``."""
-    return f"{group}.{corruption}.{severity}"
+    return _member_name(corruption, severity, group)
 
 
 def group_of(name: str) -> SetGroup | None:
     """The group a set (or a group's mean row) belongs to, None for plain sets."""
-    if name in MEAN_NAMES:
-        return MEAN_NAMES[name]
+    means = {g.mean_name: g for g in SET_GROUPS.values()}
+    if name in means:
+        return means[name]
     parsed = parse_set_name(name)
     return SET_GROUPS[parsed.group] if parsed.group is not None else None

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from .base import LayoutError, Scoring, TestSetInfo
-from .catalogue import baseline_of
 from .classes import imagenet_wnids, wnid_to_index
 from .folders import PARTIAL_HINT, scan_class_folders
 from .images import image_names, subfolder_names
+from .spec import TestSetSpec
 from .testset import TestSet, layout_error
 
 NUM_VAL_IMAGES = 50_000
@@ -172,7 +172,7 @@ def open_imagenet_val(
     """
     root = Path(root)
     images, _ = image_names(root)
-    info = TestSetInfo(name=name, root=root, scoring=Scoring(), baseline=baseline_of(name))
+    info = TestSetInfo(name=name, root=root, scoring=Scoring())
     if images:
         if subfolder_names(root) and any(w in wnid_to_index() for w in subfolder_names(root)):
             raise layout_error(name, root, VAL_LAYOUT,
@@ -188,3 +188,16 @@ def open_imagenet_val(
         root, wnid_to_index().get, set_name=name, expected=VAL_LAYOUT,
         required_folders=imagenet_wnids(), allow_partial=allow_partial)
     return TestSet(info, scanned.relpaths, scanned.labels)
+
+
+VAL_DIRS = dict(default_dir="imagenet/val", alt_dirs=("val", "ILSVRC2012_img_val", "imagenet-val"))
+"""Where the val folder is looked for; every set read from val (ReaL, the -clean sets) uses it."""
+VAL_OPTIONS = ("allow_partial", "solution_csv", "ground_truth", "meta_mat")
+"""The options of :func:`open_imagenet_val`, accepted by every set read from val."""
+
+IMAGENET = TestSetSpec(
+    name="imagenet", opener=open_imagenet_val, layout=VAL_LAYOUT, options=VAL_OPTIONS,
+    description="ImageNet-1k validation set (50,000 images), 1000-way.",
+    num_images=NUM_VAL_IMAGES, in_default=True, **VAL_DIRS)
+
+SPECS = (IMAGENET,)

@@ -10,14 +10,16 @@ folder in a lexicographic listing (``ImageFolder`` would put ``10`` before
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 from .base import Scoring, TestSetInfo
-from .catalogue import IMAGENETV2_VARIANTS, baseline_of
 from .folders import scan_class_folders
+from .spec import TestSetSpec
 from .testset import TestSet
 
-VARIANTS = IMAGENETV2_VARIANTS
+VARIANTS = ("matched-frequency", "threshold0.7", "top-images")
+"""The three re-collected sets of Recht et al. (2019), as their archives name them."""
 
 V2_LAYOUT = """\
   <root>/0/<hash>.jpeg      (folder name = ImageNet-1k class index, no leading zeros)
@@ -48,5 +50,14 @@ def open_imagenetv2(root: Path, variant: str, *, allow_partial: bool = False) ->
         Path(root), class_index_of_folder, set_name=name, expected=V2_LAYOUT,
         required_folders=[str(i) for i in range(1000)], allow_partial=allow_partial)
     info = TestSetInfo(name=name, root=Path(root), variant={"variant": variant},
-                       scoring=Scoring(), baseline=baseline_of(name))
+                       scoring=Scoring())
     return TestSet(info, scanned.relpaths, scanned.labels)
+
+
+SPECS = tuple(
+    TestSetSpec(
+        name=f"imagenetv2-{v}", opener=partial(open_imagenetv2, variant=v), layout=V2_LAYOUT,
+        default_dir=archive_folder(v), alt_dirs=(f"imagenetv2-{v}",), baseline="imagenet",
+        description=f"ImageNetV2 {v} (10,000 re-collected images), 1000-way; "
+        "label = int(folder name).", num_images=10_000, in_default=True)
+    for v in VARIANTS)

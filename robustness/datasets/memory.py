@@ -9,21 +9,25 @@ the JPEG files of the published ImageNet-C (no quality-85 encode), so these sets
 have their own name and never enter the ImageNet-C mean or mCE.
 
 No folder of its own: it reads the ImageNet val folder. Options: ``seed`` (run
-seed, default 0), ``preset`` (default ``imagenet``), and val's options.
+seed, default 0), ``preset`` (default ``imagenet``), and val's options. The group's spec
+is at the end of this file.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from corruptions import ALL
 from corruptions.inmemory import CorruptedDataset
 
 from .. import __version__  # the generator ships in the same distribution
 from .base import TestSetInfo
-from .catalogue import IMAGENET_C_INMEMORY, member_name
-from .imagenet import open_imagenet_val
-from .imagenet_c import FAMILY, corruption_family
+from .imagenet import VAL_DIRS, VAL_LAYOUT, VAL_OPTIONS, open_imagenet_val
+from .imagenet_c import COMMON_CORRUPTIONS, HELD_OUT_CORRUPTIONS, IMAGENET_C_NAME, corruption_group
+from .spec import SetGroup, member_name
 from .testset import TestSet
 
-MEMORY_FAMILY = IMAGENET_C_INMEMORY.name
+IN_MEMORY_NAME = "imagenet-c-inmemory"
 
 
 class InMemoryCorruptedSet:
@@ -37,13 +41,13 @@ class InMemoryCorruptedSet:
         self.labels = source.labels
         self.relpaths = source.relpaths
         self.info = TestSetInfo(
-            name=member_name(corruption, severity, MEMORY_FAMILY),
+            name=member_name(corruption, severity, IN_MEMORY_NAME),
             root=source.info.root,
             variant={"corruption": corruption, "severity": int(severity), "seed": int(seed),
                      "preset": preset, "source": source.info.describe(),
                      "generator": __version__},  # fmt: skip
             scoring=source.info.scoring,
-            baseline=source.info.name,
+            baseline=IMAGENET_C_INMEMORY.baseline,
         )
 
     def __len__(self) -> int:
@@ -59,10 +63,30 @@ class InMemoryCorruptedSet:
 def open_imagenet_c_inmemory(val_root, corruption: str, severity: int, *, seed: int = 0,
                              preset: str = "imagenet", **val_options) -> InMemoryCorruptedSet:  # fmt: skip
     """``imagenet-c-inmemory.<corruption>.<severity>`` over the ImageNet val folder ``val_root``."""
-    if corruption_family(corruption) != FAMILY:
+    if corruption_group(corruption) != IMAGENET_C_NAME:
         raise ValueError(
-            f"{member_name(corruption, severity, MEMORY_FAMILY)}: {corruption!r} is not one of "
+            f"{member_name(corruption, severity, IN_MEMORY_NAME)}: {corruption!r} is not one of "
             "the generator's ImageNet-C corruptions (`python -m corruptions list`); in-memory "
             "sets render those 19.")
     return InMemoryCorruptedSet(open_imagenet_val(val_root, **val_options), corruption, severity,
                                 seed=seed, preset=preset)  # fmt: skip
+
+
+def rendered_members(root: Path | None = None, corruption: str | None = None) -> list[tuple[str, int]]:
+    """The (corruption, severity) pairs of the in-memory group: the generator's 19 ImageNet-C
+    corruptions (or ``corruption``) at severities 1-5; nothing is listed on disk."""
+    chosen = [corruption] if corruption else [c for c in COMMON_CORRUPTIONS + HELD_OUT_CORRUPTIONS
+                                              if c in ALL]
+    return [(c, s) for c in chosen for s in range(1, 6)]
+
+
+IMAGENET_C_INMEMORY = SetGroup(
+    name=IN_MEMORY_NAME, title="ImageNet-C in memory", opener=open_imagenet_c_inmemory,
+    members=rendered_members, on_disk=False, layout=VAL_LAYOUT,
+    options=(*VAL_OPTIONS, "seed", "preset"),
+    description="ImageNet-C rendered in memory from ImageNet val (builder geometry and seeds, "
+    "numpy path, no JPEG encode: equal to `corruptions build --format png`, not to the "
+    "published JPEGs), named imagenet-c-inmemory.<corruption>.<severity>; "
+    "'imagenet-c-inmemory' expands to the 19 corruptions x 5 severities.", **VAL_DIRS)
+
+SPECS = (IMAGENET_C_INMEMORY,)

@@ -18,9 +18,17 @@ list of those folders.
 
 Scoring: ``Scoring(label_targets=...)``: a prediction is correct when it falls
 in the image's set of mapped ImageNet indices, and predictions are restricted
-to the union of all mapped indices (the convention of the ObjectNet authors'
-evaluation code and imagenet-testbed). Images carry a 1-pixel border, which is
-cropped on load (``border_px=1``).
+to the union of all mapped indices (125 ImageNet classes; the convention of the
+ObjectNet authors' evaluation code and imagenet-testbed). Top-5 is taken over the
+113 ObjectNet classes by default (``merge_top5=True``): each class scores the largest
+logit among its ImageNet classes, as imagenet-testbed's ``val-on-objectnet-classes``
+does (``src/eval_settings/objectnet.py``); ``merge_top5=False`` takes it over the 125
+ImageNet classes instead. Top-1 is the same under both rules.
+
+Images carry a red border; ``border_px`` pixels are cropped from every side on load,
+2 by default (:data:`DEFAULT_BORDER_PX`), as the official loader
+(``objectnet_pytorch_dataloader.py``: ``crop((2, 2, w - 2, h - 2))``) and
+imagenet-testbed (``ImageOps.crop(image, border=2)``) do.
 
 ``objectnet-clean`` is the class-matched baseline: ImageNet val images whose
 class is one of the mapped ImageNet classes, each labelled with the ObjectNet
@@ -37,11 +45,11 @@ from pathlib import Path
 import numpy as np
 
 from .base import LayoutError, Scoring, TestSetInfo
-from .catalogue import baseline_of
 from .classes import imagenet_names
 from .folders import scan_class_folders
-from .imagenet import open_imagenet_val
+from .imagenet import VAL_DIRS, VAL_LAYOUT, VAL_OPTIONS, open_imagenet_val
 from .images import subfolder_names
+from .spec import TestSetSpec
 from .testset import TestSet, layout_error
 
 FOLDER_TO_LABEL = "folder_to_objectnet_label.json"
@@ -49,7 +57,10 @@ LABEL_TO_IMAGENET = "objectnet_to_imagenet_1k.json"
 IMAGENET_LABEL_LINES = "imagenet_to_label_2012_v2"
 PYTORCH_TO_LINE = "pytorch_to_imagenet_2012_id.json"
 MAPPING_FILES = (FOLDER_TO_LABEL, LABEL_TO_IMAGENET, IMAGENET_LABEL_LINES, PYTORCH_TO_LINE)
-DEFAULT_BORDER_PX = 1
+DEFAULT_BORDER_PX = 2
+"""Pixels cropped from each side of an ObjectNet image: the official loader's and imagenet-testbed's 2."""
+DEFAULT_MERGE_TOP5 = True
+"""Top-5 over the 113 merged ObjectNet classes (imagenet-testbed), not the 125 ImageNet classes."""
 
 OBJECTNET_LAYOUT = f"""\
   <root>/images/alarm_clock/<hash>.png     (313 object folders, .png images)
@@ -70,8 +81,10 @@ class ObjectNetMapping:
     targets: tuple[tuple[int, ...], ...]
     """ImageNet-1k indices that count as correct for each label (sorted)."""
 
-    def scoring(self) -> Scoring:
-        return Scoring(label_targets=self.targets, name=f"objectnet-{len(self.folders)}")
+    def scoring(self, merge_top5: bool = DEFAULT_MERGE_TOP5) -> Scoring:
+        """ObjectNet scoring; ``merge_top5``: top-5 over the labels, not the ImageNet classes."""
+        return Scoring(label_targets=self.targets, name=f"objectnet-{len(self.folders)}",
+                       merge_targets=merge_top5)
 
 
 def _read_json(path: Path) -> dict:
@@ -136,8 +149,10 @@ def read_objectnet_mapping(mappings_dir: Path) -> ObjectNetMapping:
     )
 
 
-def open_objectnet(root: Path, *, border_px: int = DEFAULT_BORDER_PX, allow_partial: bool = False) -> TestSet:
-    """ObjectNet's ImageNet-overlapping images under ``root`` (the ``objectnet-1.0`` folder)."""
+def open_objectnet(root: Path, *, border_px: int = DEFAULT_BORDER_PX, merge_top5: bool = DEFAULT_MERGE_TOP5,
+                   allow_partial: bool = False) -> TestSet:
+    """ObjectNet's ImageNet-overlapping images under ``root`` (the ``objectnet-1.0`` folder);
+    ``border_px`` pixels cropped from each side, top-5 as ``merge_top5`` (module docstring)."""
     root = Path(root)
     images_dir = root / "images"
     if not images_dir.is_dir():
@@ -156,12 +171,13 @@ def open_objectnet(root: Path, *, border_px: int = DEFAULT_BORDER_PX, allow_part
         images_dir, label_of.get, set_name="objectnet", expected=OBJECTNET_LAYOUT,
         unknown="skip", required_folders=mapping.folders, allow_partial=allow_partial)
     info = TestSetInfo(name="objectnet", root=images_dir, variant={"border_px": border_px},
-                       scoring=mapping.scoring(), baseline=baseline_of("objectnet"))
+                       scoring=mapping.scoring(merge_top5))
     return TestSet(info, scanned.relpaths, scanned.labels, border_px=border_px)
 
 
 def open_objectnet_clean(
-    root: Path, objectnet_root: Path, *, allow_partial: bool = False, **val_options
+    root: Path, objectnet_root: Path, *, merge_top5: bool = DEFAULT_MERGE_TOP5,
+    allow_partial: bool = False, **val_options
 ) -> TestSet:
     """ImageNet val under ``root`` restricted to the classes ObjectNet maps to, in ObjectNet's
     label space and scoring (see the module docstring). Mappings come from ``objectnet_root``."""
@@ -177,6 +193,22 @@ def open_objectnet_clean(
             objectnet_label[c] = k
     val = open_imagenet_val(root, name="objectnet-clean", allow_partial=allow_partial, **val_options)
     labels = np.array([objectnet_label.get(int(c), -1) for c in val.labels], dtype=np.int64)
-    info = replace(val.info, scoring=mapping.scoring(), baseline=baseline_of("objectnet-clean"),
-                   variant={"classes": "objectnet"})
+    info = replace(val.info, scoring=mapping.scoring(merge_top5), variant={"classes": "objectnet"})
     return val.subset(labels >= 0, info, labels=labels)
+
+
+OBJECTNET = TestSetSpec(
+    name="objectnet", opener=open_objectnet, layout=OBJECTNET_LAYOUT,
+    default_dir="objectnet-1.0", alt_dirs=("objectnet",), baseline="objectnet-clean",
+    options=("allow_partial", "border_px", "merge_top5"), num_classes=113, in_default=True,
+    description="ObjectNet images of the 113 classes that map to ImageNet; correct if the "
+    "prediction (restricted to mapped classes) is one of the class's ImageNet classes; "
+    f"{DEFAULT_BORDER_PX}-px border cropped; top-5 over the 113 ObjectNet classes.")
+OBJECTNET_CLEAN = TestSetSpec(
+    name="objectnet-clean", opener=open_objectnet_clean, needs=("objectnet",),
+    layout=VAL_LAYOUT + "  plus ObjectNet's mappings/ folder (from the objectnet root)\n",
+    options=(*VAL_OPTIONS, "objectnet_root", "merge_top5"), num_classes=113,
+    description="ImageNet val restricted to the ImageNet classes ObjectNet maps to, labelled "
+    "and scored exactly like objectnet.", **VAL_DIRS)
+
+SPECS = (OBJECTNET, OBJECTNET_CLEAN)

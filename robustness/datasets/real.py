@@ -23,8 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from .base import LayoutError, Scoring
-from .catalogue import baseline_of
-from .imagenet import NUM_VAL_IMAGES, open_imagenet_val, val_number
+from .imagenet import (
+    NUM_VAL_IMAGES,
+    VAL_DIRS,
+    VAL_LAYOUT,
+    VAL_OPTIONS,
+    open_imagenet_val,
+    val_number,
+)
+from .spec import TestSetSpec
 from .testset import TestSet
 
 REAL_FILE = "real.json"
@@ -93,6 +100,17 @@ def open_imagenet_real(
     labels = np.array([position.get(t, -1) for t in targets], dtype=np.int64)
     scoring = Scoring(label_targets=tuple(table), name="imagenet-real", restrict_predictions=False)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    info = replace(val.info, scoring=scoring, baseline=baseline_of("imagenet-real"),
+    info = replace(val.info, scoring=scoring,
                    variant={"labels": "real", "real_json_sha256": digest})
     return val.subset(keep, info, labels=labels)
+
+
+IMAGENET_REAL = TestSetSpec(
+    name="imagenet-real", opener=open_imagenet_real, options=(*VAL_OPTIONS, "real_json"),
+    layout=VAL_LAYOUT + "  plus real.json (ReaL labels) in <root> or its parent; else timm's "
+    "bundled copy\n",
+    description="ImageNet val scored with ReaL multi-label annotations (46,837 images with at "
+    "least one label); correct if the prediction is in the image's label set.",
+    num_images=46_837, same_images_as="imagenet", **VAL_DIRS)
+
+SPECS = (IMAGENET_REAL,)

@@ -11,16 +11,17 @@ the ImageNet val images of the same 200 classes, scored the same way.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from .base import Scoring, TestSetInfo
-from .catalogue import baseline_of
 from .classes import imagenet_wnids, subset_indices, subset_wnids, wnid_to_index
 from .folders import scan_class_folders
-from .imagenet import open_imagenet_val
+from .imagenet import VAL_DIRS, VAL_LAYOUT, VAL_OPTIONS, open_imagenet_val
 from .images import subfolder_names
+from .spec import TestSetSpec
 from .testset import TestSet
 
 SUBSET_LAYOUT = """\
@@ -48,8 +49,7 @@ def open_subset_set(root: Path, set_name: str, *, allow_partial: bool = False) -
     scanned = scan_class_folders(
         Path(root), allowed.get, set_name=set_name, expected=SUBSET_LAYOUT,
         required_folders=wnids, allow_partial=allow_partial)
-    info = TestSetInfo(name=set_name, root=Path(root), scoring=subset_scoring(set_name),
-                       baseline=baseline_of(set_name))
+    info = TestSetInfo(name=set_name, root=Path(root), scoring=subset_scoring(set_name))
     return TestSet(info, scanned.relpaths, scanned.labels)
 
 
@@ -58,8 +58,7 @@ def open_class_matched_val(root: Path, set_name: str, *, allow_partial: bool = F
     val = open_imagenet_val(root, name=f"{set_name}-clean", allow_partial=allow_partial, **val_options)
     scoring = subset_scoring(set_name)
     keep = np.isin(val.labels, np.array(scoring.class_subset))
-    info = replace(val.info, scoring=scoring, baseline=baseline_of(f"{set_name}-clean"),
-                   variant={"classes": set_name})
+    info = replace(val.info, scoring=scoring, variant={"classes": set_name})
     return val.subset(keep, info)
 
 
@@ -79,6 +78,31 @@ def open_imagenet_sketch(root: Path, *, allow_partial: bool = False) -> TestSet:
     scanned = scan_class_folders(
         folder, wnid_to_index().get, set_name="imagenet-sketch", expected=SKETCH_LAYOUT,
         required_folders=imagenet_wnids(), allow_partial=allow_partial)
-    info = TestSetInfo(name="imagenet-sketch", root=folder, scoring=Scoring(),
-                       baseline=baseline_of("imagenet-sketch"))
+    info = TestSetInfo(name="imagenet-sketch", root=folder, scoring=Scoring())
     return TestSet(info, scanned.relpaths, scanned.labels)
+
+
+def _subset_specs(set_name: str, title: str, what: str, num_images: int) -> tuple[TestSetSpec, ...]:
+    """ImageNet-R or -A and its class-matched val baseline ``<set_name>-clean``."""
+    shifted = TestSetSpec(
+        name=set_name, opener=partial(open_subset_set, set_name=set_name), layout=SUBSET_LAYOUT,
+        default_dir=set_name, baseline=f"{set_name}-clean", num_classes=200,
+        num_images=num_images, in_default=True,
+        description=f"{title} {what} ({num_images:,} images, 200 classes); arg-max over the "
+        "200 classes.")
+    clean = TestSetSpec(
+        name=f"{set_name}-clean", opener=partial(open_class_matched_val, set_name=set_name),
+        layout=VAL_LAYOUT, options=VAL_OPTIONS, num_classes=200, num_images=10_000,
+        description=f"ImageNet val restricted to {title}'s 200 classes, same scoring.", **VAL_DIRS)
+    return shifted, clean
+
+
+IMAGENET_R, IMAGENET_R_CLEAN = _subset_specs("imagenet-r", "ImageNet-R", "renditions", 30_000)
+IMAGENET_A, IMAGENET_A_CLEAN = _subset_specs("imagenet-a", "ImageNet-A",
+                                             "natural adversarial examples", 7_500)
+IMAGENET_SKETCH = TestSetSpec(
+    name="imagenet-sketch", opener=open_imagenet_sketch, layout=SKETCH_LAYOUT,
+    default_dir="imagenet-sketch", alt_dirs=("ImageNet-Sketch", "sketch"), baseline="imagenet",
+    num_images=50_889, in_default=True, description="ImageNet-Sketch (50,889 sketches), 1000-way.")
+
+SPECS = (IMAGENET_R, IMAGENET_A, IMAGENET_R_CLEAN, IMAGENET_A_CLEAN, IMAGENET_SKETCH)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from torch.utils.data import Dataset
 
 from .base import BadImageError, LayoutError, TestSetInfo
 from .images import crop_border, load_rgb, visible_entries
@@ -23,8 +22,11 @@ ROOT_OPTIONS_HINT = (
 )
 
 
-class TestSet(Dataset):
+class TestSet:
     """Images with integer labels, in a stable order (sorted by relative path).
+
+    A map-style dataset (``len`` and indexing) that ``torch.utils.data.DataLoader`` reads;
+    it does not subclass torch's ``Dataset`` so that readers import without torch.
 
     Item ``i`` is ``(image, label, index, relpath)``: a PIL RGB image, the label
     in the set's label space (see ``info.scoring``), ``index == i``, and the

@@ -123,11 +123,10 @@ def corrected_gaps(out: Path, world: Path, models: list[str], seed: int) -> pd.D
         )
         row = {"model": model}
         for name in ("naive_gap", "adjusted_gap", "corrected_gap"):
-            iv = getattr(gaps, name)
-            # replication_gaps reports original minus new; the tables use new minus original
-            row[name] = -PCT * iv.estimate
-            row[f"{name}_low"] = -PCT * iv.high
-            row[f"{name}_high"] = -PCT * iv.low
+            iv = getattr(gaps, name)  # new minus original, as in the tables
+            row[name] = PCT * iv.estimate
+            row[f"{name}_low"] = PCT * iv.low
+            row[f"{name}_high"] = PCT * iv.high
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -311,7 +311,8 @@ def evaluate(cfg: DemoConfig, world: Path, zoo_folders: list[Path], out: Path, p
 
 def report(cfg: DemoConfig, world: Path, folders: list[Path], out: Path) -> dict[str, Any]:
     """Standard report from the store, then truth.csv and adaptivity.csv."""
-    from robustness.report.analysis import AnalysisOptions, write_report
+    from robustness.report.analysis import AnalysisOptions
+    from robustness.report.writer import write_report
     from robustness.report.tables import units_frame
     from robustness.store import Store
 
@@ -320,7 +321,7 @@ def report(cfg: DemoConfig, world: Path, folders: list[Path], out: Path) -> dict
     tuned = {f.name: _spec(f.name).family == cfg.tuned_family for f in folders}
     untuned = ",".join(name for name, t in tuned.items() if not t)
     store = Store(out)
-    write_report(store, out, AnalysisOptions(fit_models=untuned, seed=cfg.seed))
+    write_report(store, out, AnalysisOptions(fit_models=untuned, seed=cfg.seed, html=True))
     units = units_frame(store)
     gaps = pd.read_csv(out / "gaps.csv")
     truth = true_accuracies(cfg, world, folders, cfg.seed)

@@ -19,6 +19,8 @@ from typing import Any
 
 import submitit
 
+from corruptions.builder import build_corrupted_set
+
 from ..engine import EvalConfig, run_evaluation
 from ..store import atomic_write_json
 from .packing import WorkPack
@@ -102,8 +104,6 @@ class BuildShard(submitit.helpers.Checkpointable):
         self.build_options = dict(build_options)
 
     def __call__(self) -> dict[str, Any]:
-        from corruptions.builder import build_corrupted_set
-
         report = build_corrupted_set(self.src, self.out, shard=(self.index, self.count),
                                      progress=False, **self.build_options)
         return {"shard": [self.index, self.count], "manifest": str(report.manifest_path),

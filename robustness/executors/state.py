@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..datasets.fingerprint import file_sha256, test_set_fingerprint
 from ..store import Store
 from .packing import Unit
@@ -143,17 +141,6 @@ def recorded_set_opener(open_test_set: Callable) -> Callable[[str, dict[str, Any
     return open_set
 
 
-def _images_done(unit_dir: Path) -> int:
-    total = 0
-    for part in sorted((unit_dir / "parts").glob("part-*.npz")):
-        try:
-            with np.load(part, allow_pickle=False) as z:
-                total += len(z["index"])
-        except Exception:  # a torn part is redone
-            break
-    return total
-
-
 def store_state(store: Store, model: str, test_set: str, precision: str | None = None,
                 save_logits: bool | None = None, stale: StaleCheck | None = None) -> UnitState:
     """The unit's state from its folders in the store: done, stale (with ``stale``), failed,
@@ -176,12 +163,12 @@ def store_state(store: Store, model: str, test_set: str, precision: str | None =
                                error=f"host {holder.get('host')}, pid {holder.get('pid')}, "
                                f"since {holder.get('started')}")
             continue
-        error = _read_json(unit.error)
+        error = unit.read_error()
         if error is not None and error.get("model", model) == model:
             failed = UnitState(model, test_set, "failed", error=error.get("error"), path=str(unit.root))
         elif unit.part_files() and _matches(spec, model, test_set, precision, save_logits):
             partial = UnitState(model, test_set, "partial", path=str(unit.root),
-                                images_done=_images_done(unit.root))
+                                images_done=unit.images_checkpointed())
     if done is not None and done.state == "done":
         return done
     pair_error = store.read_pair_error(model, test_set)

@@ -101,7 +101,8 @@ def replication_report(
 
 
 def format_report(gaps: ReplicationGaps, title: str = "") -> str:
-    """A small text table in percent points (gap = original minus new)."""
+    """A small text table in percent points (gap = new minus original: negative when accuracy
+    fell, as in every table of the harness)."""
     pct = 100.0
     lines = [title] if title else []
     lines.append(f"{'':22s} {'estimate':>9s}  {'95% interval':>17s}")
@@ -113,6 +114,11 @@ def format_report(gaps: ReplicationGaps, title: str = "") -> str:
         lines.append(f"{label:22s} {pct * iv.estimate:8.2f}%  [{pct * iv.low:6.2f}, {pct * iv.high:6.2f}]")
     lines.append(f"images: {gaps.n_original} original, {gaps.n_new} new; annotators per image n = "
                  f"{gaps.n_annotators}; A computed at {list(gaps.levels)}; strata: {gaps.strata}")  # fmt: skip
+    other = "drop" if gaps.uncovered_strata == "zero" else "zero"
+    lines.append(f"uncovered strata: {pct * gaps.uncovered_fraction:.1f}% of original images "
+                 f"(rule {gaps.uncovered_strata!r}); corrected gap under {other!r}: "
+                 + (f"{pct * gaps.corrected_gap_other_rule:.2f}%"
+                    if gaps.corrected_gap_other_rule is not None else "n/a"))
     lines += [f"note: {n}" for n in gaps.notes]
     return "\n".join(lines)
 

@@ -16,7 +16,6 @@ Gaps are ``shift top1 - baseline top1``: negative means accuracy fell.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,26 +25,27 @@ import pandas as pd
 
 from ..datasets.catalogue import (
     IMAGENET_C,
-    SET_FACTS,
     SET_GROUPS,
     SetGroup,
     SetName,
+    paired_baselines,
     parse_set_name,
 )
 from ..stats.bootstrap import bootstrap_accuracies, percentile_interval
 from ..stats.corruption import (
+    ALL_CORRUPTIONS,
     COMMON_CORRUPTIONS,
     alexnet_errors,
     corruption_error,
     relative_corruption_error,
+    unnormalized_mce,
 )
-from ..stats.fits import TRANSFORMS, FitResult, effective_robustness, fit_line
+from ..stats.fits import TRANSFORMS, FitResult, effective_robustness, extreme_accuracies, fit_line
 from ..stats.intervals import newcombe_difference
 from ..stats.paired import mcnemar_exact
 from ..store import Store, Unit
+from .tables import partial_notes, units_frame
 
-#: sets whose stored ``baseline`` is empty but which re-score the baseline's own images
-PAIRED_BASELINES = {f.name: f.same_images_as for f in SET_FACTS.values() if f.same_images_as}
 #: name of the per-model mean over all ImageNet-C sets, used as one more shift in fits
 IMAGENET_C_MEAN = IMAGENET_C.mean_name
 ACCURACY_COLUMNS = ["model", "test_set", "baseline", "top1", "n"]
@@ -53,9 +53,11 @@ GAP_COLUMNS = ["model", "shift", "baseline", "baseline_top1", "shift_top1", "gap
                "gap_high", "method", "p_value", "n_baseline", "n_shift"]
 FIT_COLUMNS = ["shift", "scale", "slope", "slope_low", "slope_high", "intercept",
                "intercept_low", "intercept_high", "r2", "n_models"]
-ER_COLUMNS = ["model", "shift", "scale", "er", "baseline_fit_set"]
+ER_COLUMNS = ["model", "shift", "scale", "er", "baseline_fit_set", "training", "in_fit"]
+#: ``ModelInfo.training`` of models trained on ImageNet labels; the default fit set
+IMAGENET_TRAINED = "imagenet-trained"
 CORRUPTION_COLUMNS = ["model", "corruption", "severity", "error", "ce", "relative_ce", "mce",
-                      "relative_mce", "mce_unnormalized", "clean_error"]
+                      "relative_mce", "mce_unnormalized_15", "mce_unnormalized_19", "clean_error"]
 PAIRED_METHOD = "paired-bootstrap+mcnemar-exact"
 INDEPENDENT_METHOD = "newcombe-hybrid-score"
 
@@ -66,12 +68,17 @@ class AnalysisOptions:
 
     scales: tuple[str, ...] = TRANSFORMS
     plot_scale: str = "probit"
-    fit_models: str | None = None  # fnmatch pattern(s), comma-separated; None: all models
+    fit_models: str | None = None  # fnmatch pattern(s), comma-separated; None: every model
+    # trained on ImageNet labels (zero-shot models are points against that line, not on it)
     n_bootstrap: int = 1000  # resamples over models for fits
     n_resamples: int = 2000  # resamples over images for paired gaps
     alpha: float = 0.05
     seed: int = 0
     plots: bool = True
+    html: bool = False  # also write the HTML report folder OUT/html (robustness.report.html)
+    command: str | None = None  # command line the HTML report names; None: this process's argv
+    clip_extremes: bool = False  # probit/logit fits: clip 0%/100% accuracies instead of leaving them out
+    diff_rule: str = "timm"  # results-<set>.csv: timm's top5_diff/rank_diff rule, or "exact"
 
 
 @dataclass
@@ -112,11 +119,23 @@ def accuracy_frame_from_units(units: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=ACCURACY_COLUMNS + ["k1"])
     acc = units[["model", "test_set", "baseline", "n", "k1"]].copy()
     acc["baseline"] = [
-        PAIRED_BASELINES.get(ts) if not isinstance(b, str) else b
+        paired_baselines().get(ts) if not isinstance(b, str) else b
         for ts, b in zip(acc["test_set"], acc["baseline"], strict=True)
     ]
     acc["top1"] = 100.0 * acc["k1"] / acc["n"]
-    return acc[ACCURACY_COLUMNS + ["k1"]].reset_index(drop=True)
+    extra = ["training"] if "training" in units.columns else []
+    if extra:
+        acc["training"] = units["training"].to_numpy()
+    return acc[ACCURACY_COLUMNS + ["k1", *extra]].reset_index(drop=True)
+
+
+def model_trainings(acc: pd.DataFrame) -> dict[str, str]:
+    """model -> ``training`` ('imagenet-trained' or 'zero-shot') from an accuracy frame's optional
+    ``training`` column; models without one (published tables) are ImageNet-trained."""
+    known = {}
+    if "training" in acc.columns:
+        known = {m: t for m, t in zip(acc["model"], acc["training"], strict=True) if isinstance(t, str)}
+    return {m: known.get(m, IMAGENET_TRAINED) for m in acc["model"]}
 
 
 def shift_pairs(acc: pd.DataFrame) -> list[tuple[str, str]]:
@@ -253,7 +272,7 @@ def gaps_from_counts(acc: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.DataFra
         gap, low, high = independent_gap(k_base, both["n_baseline"], k_shift, both["n_shift"],
                                          alpha)
         method = INDEPENDENT_METHOD
-        if PAIRED_BASELINES.get(shift) == baseline or group_member(shift) is not None:
+        if paired_baselines().get(shift) == baseline or group_member(shift) is not None:
             method += " (same images, unpaired)"
         for i, r in enumerate(both.itertuples(index=False)):
             rows.append(_gap_row(r.model, shift, baseline, r.baseline_top1, r.shift_top1,
@@ -319,29 +338,63 @@ def select_models(models: Sequence[str], patterns: str | None) -> list[str]:
     return [m for m in models if any(fnmatch.fnmatchcase(m, p) for p in pats)]
 
 
+def fit_selection(models: Sequence[str], trainings: dict[str, str], patterns: str | None) -> list[str]:
+    """The models a line is fitted on: those matching ``patterns`` (:func:`select_models`), or
+    with ``patterns`` None every ImageNet-trained model (zero-shot models left out)."""
+    if patterns:
+        return select_models(models, patterns)
+    return [m for m in models if trainings.get(m, IMAGENET_TRAINED) == IMAGENET_TRAINED]
+
+
 def fits_tables(acc: pd.DataFrame, options: AnalysisOptions | None = None):
     """Line fits per shift and scale, and effective robustness per model.
 
-    The line is fitted on the models selected by ``options.fit_models``; effective robustness
+    The line is fitted on the models selected by ``options.fit_models`` (default: the
+    ImageNet-trained models, :func:`fit_selection`); ``effective_robustness`` rows carry each
+    model's ``training`` and whether it was a fit model (``in_fit``). Effective robustness
     (percentage points) is given for every model on both sets. Shifts with fewer than 3 fit
-    models are skipped with a note. Returns (fits, effective_robustness, fit results, notes).
+    models are skipped with a note. On probit/logit axes, fit models with an accuracy of
+    exactly 0% or 100% are left out of the fit with a note naming them, unless
+    ``options.clip_extremes`` (stats.fits). Returns (fits, effective_robustness, fit results, notes).
     """
     opts = options or AnalysisOptions()
-    fit_set = opts.fit_models or "all"
+    trainings = model_trainings(acc)
+    zero_shot = sorted({m for m, t in trainings.items() if t != IMAGENET_TRAINED})
+    fit_set = opts.fit_models or ("imagenet-trained" if zero_shot else "all")
     acc, notes = with_group_means(acc)
+    if zero_shot and not opts.fit_models:
+        notes.append(f"fits: {len(zero_shot)} zero-shot model(s) left out of the lines of "
+                     f"ImageNet-trained models (--fit-models selects): {', '.join(zero_shot[:5])}"
+                     f"{' ...' if len(zero_shot) > 5 else ''}")
     fit_rows, er_rows, results = [], [], {}
     for shift, baseline in shift_pairs(acc):
         both = paired_accuracies(acc, shift, baseline)
-        chosen = both[both["model"].isin(select_models(list(both["model"]), opts.fit_models))]
+        chosen = both[both["model"].isin(fit_selection(list(both["model"]), trainings, opts.fit_models))]
         if len(chosen) < 3:
             notes.append(f"fits {shift} vs {baseline}: skipped, {len(chosen)} fit model(s) "
                          "(need at least 3)")
             continue
         x_all, y_all = both["baseline_top1"] / 100.0, both["shift_top1"] / 100.0
         for scale in opts.scales:
-            fit = fit_line(chosen["baseline_top1"] / 100.0, chosen["shift_top1"] / 100.0,
-                           kind=scale, n_bootstrap=opts.n_bootstrap, alpha=opts.alpha,
-                           seed=opts.seed)
+            x_fit, y_fit = chosen["baseline_top1"] / 100.0, chosen["shift_top1"] / 100.0
+            extreme = extreme_accuracies(x_fit, y_fit, scale)
+            if not opts.clip_extremes and (~extreme).sum() < 3:
+                notes.append(f"fits {shift} vs {baseline} ({scale}): skipped, fewer than 3 fit "
+                             "models have accuracies strictly between 0% and 100%")
+                continue
+            if x_fit[~extreme].nunique() < 2 and not opts.clip_extremes:
+                notes.append(f"fits {shift} vs {baseline} ({scale}): skipped, every fit model "
+                             f"has the same {baseline} accuracy, so no line is defined")
+                continue
+            fit = fit_line(x_fit, y_fit, kind=scale, n_bootstrap=opts.n_bootstrap,
+                           alpha=opts.alpha, seed=opts.seed, clip_extremes=opts.clip_extremes)
+            if extreme.any():
+                names = ", ".join(chosen["model"].to_numpy()[extreme])
+                notes.append(f"fits {shift} vs {baseline} ({scale}): " + (
+                    f"accuracy of exactly 0% or 100% clipped to [0.01%, 99.99%] for {names}"
+                    if opts.clip_extremes else
+                    f"left out of the fit, accuracy exactly 0% or 100% (no {scale} value): "
+                    f"{names}"))
             results[(shift, scale)] = fit
             s_ci, i_ci = fit.slope_interval, fit.intercept_interval
             fit_rows.append(dict(zip(FIT_COLUMNS, [
@@ -349,7 +402,10 @@ def fits_tables(acc: pd.DataFrame, options: AnalysisOptions | None = None):
                 s_ci.high if s_ci else np.nan, fit.intercept, i_ci.low if i_ci else np.nan,
                 i_ci.high if i_ci else np.nan, fit.r_squared, fit.n_models], strict=True)))
             er = 100.0 * effective_robustness(x_all, y_all, fit)
-            er_rows += [dict(zip(ER_COLUMNS, [m, shift, scale, float(e), fit_set], strict=True))
+            fitted = set(chosen["model"])
+            er_rows += [dict(zip(ER_COLUMNS, [m, shift, scale, float(e), fit_set,
+                                              trainings.get(m, IMAGENET_TRAINED), m in fitted],
+                                 strict=True))
                         for m, e in zip(both["model"], er, strict=True)]
     return (pd.DataFrame(fit_rows, columns=FIT_COLUMNS), pd.DataFrame(er_rows, columns=ER_COLUMNS),
             results, notes)
@@ -364,7 +420,9 @@ def corruption_table(acc: pd.DataFrame, set_group: SetGroup = IMAGENET_C) -> tup
     CE and relative CE are AlexNet-normalised (stats.corruption) and need all 5 severities of
     a corruption; relative CE also needs the model's clean error (``imagenet`` top1). mCE and
     relative mCE are means over the 15 common corruptions, given only when all 15 x 5 sets are
-    present; ``mce_unnormalized`` is the mean error over the same 75 sets. Per-model aggregates
+    present; ``mce_unnormalized_15`` is the mean error over the same 75 sets (the paper's
+    unnormalised mCE) and ``mce_unnormalized_19`` over all 19 x 5 sets (what the original
+    ``ImageNet-C/test.py`` prints; empty unless all 95 are present). Per-model aggregates
     repeat on each of the model's rows. For groups without AlexNet constants
     (``set_group.mce`` False) only ``error`` and ``clean_error`` are filled.
     """
@@ -387,7 +445,9 @@ def corruption_table(acc: pd.DataFrame, set_group: SetGroup = IMAGENET_C) -> tup
         mce = 100.0 * np.mean([ce[c] for c in COMMON_CORRUPTIONS]) if has_all else np.nan
         rel_mce = (100.0 * np.mean([rel[c] for c in COMMON_CORRUPTIONS])
                    if has_all and rel else np.nan)
-        raw = (100.0 * np.mean([full[c] for c in COMMON_CORRUPTIONS]) if has_all else np.nan)
+        raw = 100.0 * unnormalized_mce(full, COMMON_CORRUPTIONS) if has_all else np.nan
+        raw_19 = (100.0 * unnormalized_mce(full, ALL_CORRUPTIONS)
+                  if set_group.mce and all(c in full for c in ALL_CORRUPTIONS) else np.nan)
         if set_group.mce and not has_all:
             missing = [c for c in COMMON_CORRUPTIONS if c not in full]
             notes.append(f"corruptions {model}: mCE left empty, {len(missing)} of the 15 common "
@@ -400,7 +460,7 @@ def corruption_table(acc: pd.DataFrame, set_group: SetGroup = IMAGENET_C) -> tup
                     model, corruption, severity, 100.0 * errors[corruption][severity],
                     100.0 * ce[corruption] if corruption in ce else np.nan,
                     100.0 * rel[corruption] if corruption in rel else np.nan,
-                    mce, rel_mce, raw,
+                    mce, rel_mce, raw, raw_19,
                     100.0 * clean_error if clean_error is not None else np.nan], strict=True)))
     return pd.DataFrame(rows, columns=CORRUPTION_COLUMNS), notes
 
@@ -419,110 +479,8 @@ def analyze(acc: pd.DataFrame, gaps: pd.DataFrame, options: AnalysisOptions | No
                     {name: table for name, table in others.items() if not table.empty})
 
 
-#: percent columns written with 3 decimals (timm's precision); other floats with 6 digits
-PERCENT_COLUMNS = ("baseline_top1", "shift_top1", "gap", "gap_low", "gap_high", "er", "error",
-                   "ce", "relative_ce", "mce", "relative_mce", "mce_unnormalized", "clean_error")
-#: gap bar plots show at most this many models (the best on the baseline set)
-MAX_GAP_BARS = 40
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    rounded = frame.copy()
-    for column in PERCENT_COLUMNS:
-        if column in rounded.columns:
-            rounded[column] = rounded[column].astype(float).round(3)
-    rounded.to_csv(path, index=False, float_format="%.6g")
-    return path
-
-
-def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
-                options: AnalysisOptions | None = None) -> list[Path]:
-    """Accuracy-on-the-line (non-ImageNet-C shifts and the ImageNet-C mean), gap bars per shift,
-    and the corruption heatmap (mean error over models), under ``out`` as PNG and SVG."""
-    from .plots import plot_accuracy_on_the_line, plot_corruption_heatmap, plot_gap_bars
-
-    opts = options or AnalysisOptions()
-    written: list[Path] = []
-    acc_c, _ = with_group_means(acc)
-    for shift, baseline in shift_pairs(acc_c):
-        if group_member(shift) is not None:
-            continue
-        fit = result.fit_results.get((shift, opts.plot_scale))
-        both = paired_accuracies(acc_c, shift, baseline)
-        if fit is None or both[["n_baseline", "n_shift"]].isna().any().any():
-            result.notes.append(f"plot accuracy_on_the_line_{shift}: skipped (no fit on "
-                                f"{opts.plot_scale} axes, or unknown image counts)")
-            continue
-        written += plot_accuracy_on_the_line(
-            both["baseline_top1"] / 100.0, both["shift_top1"] / 100.0,
-            int(both["n_baseline"].min()), int(both["n_shift"].min()),
-            out / f"accuracy_on_the_line_{_file_part(shift)}", kind=opts.plot_scale, fit=fit,
-            labels=list(both["model"]) if len(both) <= 20 else None,
-            xlabel=f"{baseline} top-1", ylabel=f"{shift} top-1")
-    for shift, group in result.gaps.groupby("shift", sort=True):
-        if group_member(shift) is not None:
-            continue
-        if len(group) > MAX_GAP_BARS:
-            result.notes.append(f"plot gaps_{_file_part(shift)}: the {MAX_GAP_BARS} models with "
-                                f"the highest baseline top1 of {len(group)}")
-            group = group.nlargest(MAX_GAP_BARS, "baseline_top1")
-        group = group.sort_values("gap")
-        outside = (group["gap_low"] > group["gap"]) | (group["gap"] > group["gap_high"])
-        if outside.any():  # a percentile bootstrap interval can miss its estimate on tiny sets
-            result.notes.append(f"plot gaps_{_file_part(shift)}: skipped, the interval of "
-                                f"{', '.join(group.loc[outside, 'model'])} excludes its gap")
-            continue
-        written += plot_gap_bars(
-            list(group["model"]), group["gap"] / 100.0, group["gap_low"] / 100.0,
-            group["gap_high"] / 100.0, out / f"gaps_{_file_part(shift)}",
-            ylabel=f"{shift} - {group['baseline'].iloc[0]} top-1 (points)")
-    heatmaps = {"corruption_heatmap": (result.corruptions, IMAGENET_C)}
-    heatmaps.update({f"corruption_heatmap_{_file_part(name)}": (table, SET_GROUPS[name])
-                     for name, table in result.group_corruptions.items()})
-    for file_name, (table, set_group) in heatmaps.items():
-        if table.empty:
-            continue
-        mean = table.pivot_table(index="corruption", columns="severity", values="error",
-                                 aggfunc="mean")
-        n_models = table["model"].nunique()
-        written += plot_corruption_heatmap(
-            mean / 100.0, out / file_name,
-            value_name=f"{set_group.title} top-1 error, mean of {n_models} model(s)")
-    return written
-
-
-def _file_part(name: str) -> str:
-    """A file-name part for a set name: runs of other characters (dots too, which
-    ``Path.with_suffix`` would eat) become one underscore."""
-    return re.sub(r"[^A-Za-z0-9+-]+", "_", name).strip("_")
-
-
-def write_analysis(acc: pd.DataFrame, result: Analysis, out: str | Path,
-                   options: AnalysisOptions | None = None) -> list[Path]:
-    """Write ``gaps.csv``, ``fits.csv``, ``effective_robustness.csv``, ``corruptions.csv``
-    (when ImageNet-C sets exist), ``notes.txt`` and the plots under ``out/plots``."""
-    opts = options or AnalysisOptions()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [_write_csv(result.gaps, out / "gaps.csv"),
-               _write_csv(result.fits, out / "fits.csv"),
-               _write_csv(result.effective_robustness, out / "effective_robustness.csv")]
-    if not result.corruptions.empty:
-        written.append(_write_csv(result.corruptions, out / "corruptions.csv"))
-    for group, table in result.group_corruptions.items():
-        written.append(_write_csv(table, out / f"corruptions-{group}.csv"))
-    if opts.plots:
-        written += write_plots(acc, result, out / "plots", opts)
-    notes = out / "notes.txt"
-    notes.write_text("".join(f"{line}\n" for line in result.notes))
-    written.append(notes)
-    return written
-
-
 def report_from_store(store: Store, options: AnalysisOptions | None = None) -> tuple[pd.DataFrame, Analysis]:
     """The accuracy frame and the analysis of every finished unit in ``store``."""
-    from .tables import partial_notes, units_frame
-
     opts = options or AnalysisOptions()
     units = units_frame(store)
     if units.empty:
@@ -531,11 +489,3 @@ def report_from_store(store: Store, options: AnalysisOptions | None = None) -> t
     acc = accuracy_frame_from_units(units)
     gaps, notes = gaps_from_records(units, opts.n_resamples, opts.alpha, opts.seed)
     return acc, analyze(acc, gaps, opts, [*partial_notes(units), *notes])
-
-
-def write_report(store: Store, out: str | Path, options: AnalysisOptions | None = None) -> list[Path]:
-    """``robustness report``: per-test-set CSVs (tables.write_tables) plus the analysis tables."""
-    from .tables import write_tables
-
-    acc, result = report_from_store(store, options)
-    return write_tables(store, out) + write_analysis(acc, result, out, options)

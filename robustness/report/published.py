@@ -25,7 +25,7 @@ the settings in :data:`TESTBED_SETTINGS` are read, ImageNet-C from one evaluatio
 (``_on-disk`` by default: the released JPEG files; ``_in-memory`` corrupts val on the fly).
 
 Image counts ``n`` (needed for gap intervals and plot error bars) come from
-:data:`KNOWN_SIZES` or ``--n NAME=N``. Set names are the dataset readers'
+:func:`~robustness.datasets.catalogue.published_images` or ``--n NAME=N``. Set names are the dataset readers'
 (``imagenetv2-threshold0.7``); file names may use the aliases in :data:`TIMM_SET_ALIASES`.
 
 Models of a shifted table that are missing from its baseline table get no gap and no fit; they
@@ -45,7 +45,8 @@ import pandas as pd
 
 from corruptions.errors import UserInputError
 
-from ..datasets.catalogue import BASELINE_SETS, SET_FACTS, published_images
+from ..datasets.catalogue import baseline_of as catalogue_baseline
+from ..datasets.catalogue import baseline_sets, published_images
 from .analysis import (
     ACCURACY_COLUMNS,
     Analysis,
@@ -53,14 +54,16 @@ from .analysis import (
     analyze,
     gaps_from_counts,
     imagenet_c_parts,
-    write_analysis,
 )
+from .writer import write_analysis
 
-#: images per published test set (the catalogue's; ImageNet-C members are 50,000 each)
-KNOWN_SIZES: dict[str, int] = {f.name: f.num_images for f in SET_FACTS.values() if f.num_images}
-#: class-matched baselines; a set not listed here is compared with the general baseline
-KNOWN_BASELINES = {f.name: f.baseline for f in SET_FACTS.values()
-                   if f.baseline is not None and f.baseline not in (None, "imagenet")}
+
+def class_matched_baseline(name: str) -> str | None:
+    """The catalogue's class-matched baseline of ``name`` (``imagenet-r-clean`` for
+    ``imagenet-r``); None for sets compared with the general baseline."""
+    baseline = catalogue_baseline(name)
+    return baseline if baseline not in (None, "imagenet") else None
+
 #: set names in file names -> the readers' names (``robustness datasets``)
 TIMM_SET_ALIASES = {"sketch": "imagenet-sketch",
                     "imagenetv2-threshold-0.7": "imagenetv2-threshold0.7"}
@@ -349,9 +352,9 @@ def set_size(name: str, sizes: Mapping[str, int]) -> float:
 
 def baseline_of(name: str, general: str, present: set[str]) -> str | None:
     """The set ``name`` is compared with: its class-matched set if present, else ``general``."""
-    if name in BASELINE_SETS or name == general:
+    if name in baseline_sets() or name == general:
         return None
-    matched = KNOWN_BASELINES.get(name)
+    matched = class_matched_baseline(name)
     if matched is not None:
         return matched if matched in present else None
     return general
@@ -385,8 +388,8 @@ def timm_accuracy_frame(paths: Sequence[str | Path], baseline: str | Path | None
         if table.attrs.get("accuracy_scale") == "fraction":
             notes.append(_fraction_note(path.name))
         base = baseline_of(name, general, present)
-        if name in KNOWN_BASELINES and base is None:
-            notes.append(f"{name}: its class-matched baseline {KNOWN_BASELINES[name]} was not "
+        if class_matched_baseline(name) is not None and base is None:
+            notes.append(f"{name}: its class-matched baseline {class_matched_baseline(name)} was not "
                          "given, so it has no gaps or fits")
         frames.append(pd.DataFrame({
             "model": [labels[(str(m), int(s))] for m, s in zip(table["model"], table["img_size"],

@@ -2,9 +2,11 @@
 
 Per test set: ``results-<set>.csv`` with timm's columns
 ``model,img_size,top1,top1_err,top5,top5_err,param_count,crop_pct,interpolation``
-then, for sets with a baseline, ``top1_diff,top5_diff,rank_diff`` computed as
-timm's ``results/generate_csv_results.py`` does (but numeric: no ``+`` strings,
-no thousands separators), then ``n``, ``top1_low,top1_high`` (95% Clopper-Pearson
+then, for sets with a baseline (and ImageNet-ReaL, differenced against val as timm does),
+``top1_diff,top5_diff,rank_diff`` computed as timm's ``results/generate_csv_results.py``
+does, ties included (but numeric: no ``+`` strings, no thousands separators), then our own
+``top5_diff_exact,rank_diff_exact`` (each model's own difference), then ``n``,
+``top1_low,top1_high`` (95% Clopper-Pearson
 interval of top1), for class-subset sets the unrestricted 1000-way
 ``top1_1000way,top5_1000way``, and last ``n_skipped`` (unreadable images left out
 under ``--skip-bad-images``) and ``partial`` (empty for a complete set, else the
@@ -12,9 +14,18 @@ reader's words for what is missing, under ``--allow-partial``). All accuracies a
 percent. ``models.csv`` gives each model's source, weights (file or cache entry)
 and the SHA-256 of the weights its units were computed with.
 
-timm's diff rule: sort each table by (top1 desc, top5 desc, model asc); rows
-are matched on (model, img_size); ``top1_diff = top1 - top1_base``;
-``rank_diff = base rank - rank`` (positive: the model climbed).
+timm's diff rule (``generate_csv_results.py``, last changed in pytorch-image-models commit
+4515a435): rows are matched on (model, img_size); the base table is sorted by (top1 desc,
+top5 desc, model asc) and a model's base rank is its position there; the script then reads
+the base values at that *position of the base file as it was read* (a pandas label lookup
+after an in-place sort) and takes the model's rank on the new set as its position in the new
+file as read. The files it reads are bulk_runner.py's output: models run in (model, img_size,
+crop_pct) order, then sorted by top1 alone (:func:`timm_run_order`). So among models tied on
+top1 the published ``top5_diff`` is a tied neighbour's top-5 difference and ``rank_diff``
+counts from the run order; ``top1_diff`` is exact either way. ``top5_diff_exact`` and
+``rank_diff_exact`` are the arithmetic per-model differences (rank in the sorted tables);
+``diff_rule="exact"`` writes those in timm's columns as well. Positive ``rank_diff``: the
+model climbed.
 """
 
 from __future__ import annotations
@@ -26,6 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..datasets.catalogue import paired_baselines
+from ..errors import UserInputError
+from ..stats.intervals import clopper_pearson
 from ..store import Store
 
 TIMM_COLUMNS = [
@@ -33,13 +47,16 @@ TIMM_COLUMNS = [
     "param_count", "crop_pct", "interpolation",
 ]  # fmt: skip
 DIFF_COLUMNS = ["top1_diff", "top5_diff", "rank_diff"]
+EXACT_DIFF_COLUMNS = ["top5_diff_exact", "rank_diff_exact"]
+DIFF_RULES = ("timm", "exact")
+#: timm's columns reproduce its published tables, ties included (module docstring)
+DEFAULT_DIFF_RULE = "timm"
+_KEY = ["model", "img_size"]
 SORT_KEYS = (["top1", "top5", "model"], [False, False, True])
 
 
 def clopper_pearson_percent(k: np.ndarray, n: np.ndarray, alpha: float = 0.05):
-    """Exact binomial interval of k/n, in percent (lazy import of the stats module)."""
-    from ..stats import clopper_pearson
-
+    """Exact binomial interval of k/n, in percent."""
     ci = clopper_pearson(np.asarray(k), np.asarray(n), alpha=alpha)
     return 100.0 * np.asarray(ci.low), 100.0 * np.asarray(ci.high)
 
@@ -56,6 +73,7 @@ def units_frame(store: Store) -> pd.DataFrame:
                 "model": info["name"],
                 "family": info.get("family") or "other",
                 "kind": info.get("kind"),
+                "training": info.get("training") or "imagenet-trained",  # units from before the field
                 "test_set": ts["name"],
                 "baseline": ts.get("baseline"),
                 "img_size": int(info["img_size"]),
@@ -106,27 +124,86 @@ def sort_timm(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(SORT_KEYS[0], ascending=SORT_KEYS[1], kind="mergesort").reset_index(drop=True)
 
 
-def timm_diffs(table: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
-    """``top1_diff, top5_diff, rank_diff`` of ``table`` against ``base`` (timm's rule, numeric).
+def timm_run_order(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a results table in the order timm's ``bulk_runner.py`` writes its file (the
+    order ``generate_csv_results.py`` then reads): models run sorted by (model, img_size,
+    crop_pct), then a stable sort by top1, descending. Ties on top1 stay in run order."""
+    keys = [c for c in ("model", "img_size", "crop_pct") if c in df.columns]
+    ran = df.sort_values(keys, kind="mergesort")
+    return ran.sort_values("top1", ascending=False, kind="mergesort").reset_index(drop=True)
 
-    Both frames need ``model, img_size, top1, top5``. Rows of ``table`` without a
-    match in ``base`` get NaN. Returns ``table`` sorted in timm's order with the
-    three columns added (``rank_diff`` as a nullable integer).
+
+def timm_script_diffs(test_file: pd.DataFrame, base_file: pd.DataFrame) -> pd.DataFrame:
+    """timm's ``generate_csv_results.diff`` on two tables *in the order their files were read*
+    (module docstring): returns ``test_file``'s rows, in its order, with ``top1_diff``,
+    ``top5_diff`` (percentage points, rounded to 3 decimals) and ``rank_diff`` (nullable int).
+
+    For the test row at file position ``i`` whose (model, img_size) sits at position ``r`` of
+    the base sorted by (top1 desc, top5 desc, model asc): the differences subtract the base
+    file's row at position ``r`` (not necessarily that model's row), and ``rank_diff = r - i``.
+    Rows without a base row get NaN.
     """
-    t = sort_timm(table.drop(columns=DIFF_COLUMNS, errors="ignore"))
-    b = sort_timm(base)[["model", "img_size", "top1", "top5"]].copy()
+    base_file = base_file.reset_index(drop=True)
+    test_file = test_file.reset_index(drop=True)
+    ranked = sort_timm(base_file[[*_KEY, "top1", "top5"]])
+    rank_of = pd.Series(np.arange(len(ranked)), index=pd.MultiIndex.from_frame(ranked[_KEY]))
+    rank_of = rank_of[~rank_of.index.duplicated()]
+    r = rank_of.reindex(pd.MultiIndex.from_frame(test_file[_KEY])).to_numpy()
+    found = ~np.isnan(r)
+    at = np.where(found, r, 0).astype(np.int64)
+    out = test_file.copy()
+    out["top1_diff"] = np.where(found, test_file["top1"] - base_file["top1"].to_numpy()[at], np.nan).round(3)
+    out["top5_diff"] = np.where(found, test_file["top5"] - base_file["top5"].to_numpy()[at], np.nan).round(3)
+    rank = pd.array(np.where(found, at - np.arange(len(test_file)), 0), dtype="Int64")
+    rank[~found] = pd.NA
+    out["rank_diff"] = rank
+    return out
+
+
+def timm_diffs(table: pd.DataFrame, base: pd.DataFrame, rule: str = DEFAULT_DIFF_RULE) -> pd.DataFrame:
+    """timm's diff columns and our exact ones for ``table`` against ``base``.
+
+    Both frames need ``model, img_size, top1, top5`` (percent; ``crop_pct`` orders timm's runs
+    when present). Returns ``table`` sorted in timm's order with ``top1_diff, top5_diff,
+    rank_diff`` (``rule="timm"``: timm's script on the files its pipeline writes, ties
+    included; ``"exact"``: each model's own differences) and ``top5_diff_exact,
+    rank_diff_exact`` (always exact: this model's top5 minus its base top5; its base rank minus
+    its rank, both tables sorted by (top1 desc, top5 desc, model asc)). Rows of ``table``
+    without a match in ``base`` get NaN / <NA>.
+    """
+    if rule not in DIFF_RULES:
+        raise UserInputError(f"diff rule must be one of {', '.join(DIFF_RULES)}, got {rule!r}")
+    t = sort_timm(table.drop(columns=DIFF_COLUMNS + EXACT_DIFF_COLUMNS, errors="ignore"))
+    b = sort_timm(base)[[*_KEY, "top1", "top5"]].copy()
     b["base_rank"] = np.arange(len(b))
     t["_rank"] = np.arange(len(t))
-    m = t.merge(b, on=["model", "img_size"], how="left", suffixes=("", "_base"))
+    m = t.merge(b, on=_KEY, how="left", suffixes=("", "_base"))
     m = m.sort_values("_rank").reset_index(drop=True)
     t["top1_diff"] = (m["top1"] - m["top1_base"]).round(3).to_numpy()
-    t["top5_diff"] = (m["top5"] - m["top5_base"]).round(3).to_numpy()
-    t["rank_diff"] = (m["base_rank"] - m["_rank"]).astype("Int64").to_numpy()
+    exact5 = (m["top5"] - m["top5_base"]).round(3).to_numpy()
+    exact_rank = (m["base_rank"] - m["_rank"]).astype("Int64").to_numpy()
+    if rule == "timm":
+        script = timm_script_diffs(timm_run_order(table), timm_run_order(base))
+        script = t[_KEY].merge(script[[*_KEY, "top5_diff", "rank_diff"]], on=_KEY, how="left")
+        t["top5_diff"] = script["top5_diff"].to_numpy()
+        t["rank_diff"] = script["rank_diff"].astype("Int64").to_numpy()
+    else:
+        t["top5_diff"], t["rank_diff"] = exact5, exact_rank
+    t["top5_diff_exact"], t["rank_diff_exact"] = exact5, exact_rank
     return t.drop(columns="_rank")
 
 
-def test_set_table(units: pd.DataFrame, test_set: str) -> pd.DataFrame:
-    """The ``results-<test_set>.csv`` table (see the module docstring)."""
+def diff_base_of(test_set: str, baseline: object) -> str | None:
+    """The set a table's diff columns are taken against: its baseline, or for a set that
+    re-scores the baseline's images (ImageNet-ReaL) that set, as timm's tables do."""
+    if isinstance(baseline, str) and baseline != test_set:
+        return baseline
+    return paired_baselines().get(test_set)
+
+
+def test_set_table(units: pd.DataFrame, test_set: str, diff_rule: str = DEFAULT_DIFF_RULE) -> pd.DataFrame:
+    """The ``results-<test_set>.csv`` table (see the module docstring); ``diff_rule`` as in
+    :func:`timm_diffs`."""
     rows = units[units["test_set"] == test_set].copy()
     if rows.empty:
         raise KeyError(f"no finished units for test set {test_set!r}")
@@ -144,12 +221,12 @@ def test_set_table(units: pd.DataFrame, test_set: str) -> pd.DataFrame:
     out["top1_err"] = (100.0 - out["top1"]).round(3)
     out["top5_err"] = (100.0 - out["top5"]).round(3)
     out = out[TIMM_COLUMNS]
-    baseline = rows["baseline"].iloc[0]
+    baseline = diff_base_of(test_set, rows["baseline"].iloc[0])
     extra = ["n", "top1_low", "top1_high"]
-    if isinstance(baseline, str) and baseline != test_set and (units["test_set"] == baseline).any():
+    if baseline is not None and (units["test_set"] == baseline).any():
         base = test_set_table(units, baseline)
-        out = timm_diffs(out, base)
-        cols = TIMM_COLUMNS + DIFF_COLUMNS
+        out = timm_diffs(out, base, diff_rule)
+        cols = TIMM_COLUMNS + DIFF_COLUMNS + EXACT_DIFF_COLUMNS
     else:
         out = sort_timm(out)
         cols = list(TIMM_COLUMNS)
@@ -167,8 +244,8 @@ def test_set_table(units: pd.DataFrame, test_set: str) -> pd.DataFrame:
     return out[cols + extra + ["n_skipped", "partial"]]
 
 
-MODEL_COLUMNS = ["model", "family", "kind", "source", "param_count", "img_size", "crop_pct",
-                 "interpolation", "weights", "weights_sha256"]
+MODEL_COLUMNS = ["model", "family", "kind", "training", "source", "param_count", "img_size",
+                 "crop_pct", "interpolation", "weights", "weights_sha256"]
 
 
 def models_table(units: pd.DataFrame) -> pd.DataFrame:
@@ -249,8 +326,10 @@ def _ordered_sets(units: pd.DataFrame) -> list[str]:
     return sorted(sets, key=lambda s: (s != "imagenet", s not in bases, s))
 
 
-def write_tables(store: Store, out: str | Path, test_sets: Iterable[str] | None = None) -> list[Path]:
-    """Write every per-test-set CSV and the family summaries under ``out``; return the paths."""
+def write_tables(store: Store, out: str | Path, test_sets: Iterable[str] | None = None,
+                 diff_rule: str = DEFAULT_DIFF_RULE) -> list[Path]:
+    """Write every per-test-set CSV and the family summaries under ``out``; return the paths.
+    ``diff_rule``: what timm's diff columns hold (:func:`timm_diffs`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     units = units_frame(store)
@@ -259,7 +338,7 @@ def write_tables(store: Store, out: str | Path, test_sets: Iterable[str] | None 
         return written
     for ts in _ordered_sets(units) if test_sets is None else list(test_sets):
         path = out / f"results-{ts}.csv"
-        test_set_table(units, ts).to_csv(path, index=False, float_format="%.3f")
+        test_set_table(units, ts, diff_rule).to_csv(path, index=False, float_format="%.3f")
         written.append(path)
     for fam in sorted(units["family"].unique()):
         path = out / f"summary-{fam}.csv"

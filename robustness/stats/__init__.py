@@ -24,10 +24,12 @@ from robustness.stats.corruption import (
     relative_corruption_error,
     severity_curves,
     summarize_corruptions,
+    unnormalized_mce,
 )
 from robustness.stats.fits import (
     FitResult,
     effective_robustness,
+    extreme_accuracies,
     fit_band,
     fit_line,
     inverse_transform,
@@ -61,6 +63,7 @@ from robustness.stats.ranks import (
     kendall_tau_b,
     rank_stability,
     significant_rank_changes,
+    simultaneous_rank_bounds,
     spearman_rho,
 )
 from robustness.stats.replication import (
@@ -72,6 +75,7 @@ from robustness.stats.replication import (
 
 __all__ = [
     "ReplicationGaps", "frequency_bins", "post_stratified_accuracy", "replication_gaps",
+    "extreme_accuracies", "simultaneous_rank_bounds",
     "ALEXNET_CLEAN_ERROR", "ALL_CORRUPTIONS", "COMMON_CORRUPTIONS", "EXTRA_CORRUPTIONS",
     "CorruptionSummary", "DiscordantCounts", "FitResult", "GapDecomposition", "GapTrend",
     "Interval", "McNemarResult", "PairedDifference", "RankChange", "RankStability",
@@ -83,5 +87,5 @@ __all__ = [
     "paired_bootstrap_difference", "paired_difference", "percentile_interval",
     "rank_stability", "relative_corruption_error", "relative_robustness", "resample_counts",
     "residual_trend", "severity_curves", "significant_rank_changes", "spearman_rho",
-    "summarize_corruptions", "transform", "two_sample_bootstrap_difference", "wilson",
+    "summarize_corruptions", "unnormalized_mce", "transform", "two_sample_bootstrap_difference", "wilson",
 ]

@@ -5,9 +5,19 @@ For a model f, corruption c and severity s = 1..5 with top-1 error E^f_{s,c} (a 
     CE^f_c          = sum_s E^f_{s,c} / sum_s E^AlexNet_{s,c}
     relative CE^f_c = sum_s (E^f_{s,c} - E^f_clean) / sum_s (E^AlexNet_{s,c} - E^AlexNet_clean)
     mCE             = mean of CE_c over the 15 common corruptions (same for relative mCE)
-    unnormalised mCE = mean of E^f_{s,c} over the corruptions and severities
+    unnormalised mCE = mean of E^f_{s,c} over the corruptions and severities: two versions,
+                      over the 15 common corruptions (the paper's definition,
+                      ``unnormalized_mce``) and over all 19 released ones (what the original
+                      ``ImageNet-C/test.py`` prints as "mCE (unnormalized by AlexNet errors)",
+                      ``unnormalized_mce_19``)
 
 Results are fractions (ResNet-50's published mCE 76.7% is 0.767 here).
+
+AlexNet's clean error for relative CE is :data:`ALEXNET_CLEAN_ERROR` = 0.435, the value the
+paper prints (Table 1, 43.5%) and ImageNet-C-bar's baseline pickle stores
+(facebookresearch/augmentation-corruption ``experiments/baseline_data/mCE_baseline_imagenet.p``,
+``clean: 43.5``). torchvision's AlexNet measures 43.478% (:data:`ALEXNET_CLEAN_ERROR_TORCHVISION`);
+the two move a relative mCE by about 0.07 points (docs/reference-parity.md).
 
 Reference: Hendrycks & Dietterich (2019), ICLR, "Benchmarking neural network robustness to
 common corruptions and perturbations"; AlexNet's errors are the ImageNet-C README's table,
@@ -25,17 +35,19 @@ from importlib import resources
 
 import numpy as np
 
+from corruptions.base import ALL, COMMON, HELD_OUT
+
 N_SEVERITIES = 5
-COMMON_CORRUPTIONS: tuple[str, ...] = (
-    "gaussian_noise", "shot_noise", "impulse_noise",
-    "defocus_blur", "glass_blur", "motion_blur", "zoom_blur",
-    "snow", "frost", "fog", "brightness",
-    "contrast", "elastic_transform", "pixelate", "jpeg_compression",
-)
-EXTRA_CORRUPTIONS: tuple[str, ...] = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
-ALL_CORRUPTIONS: tuple[str, ...] = COMMON_CORRUPTIONS + EXTRA_CORRUPTIONS
-#: AlexNet top-1 error on clean ImageNet val (torchvision AlexNet top-1 is 56.522%)
-ALEXNET_CLEAN_ERROR = 0.4348
+#: the 15 corruptions of mCE (the paper); defined once, in the generator's catalogue
+COMMON_CORRUPTIONS: tuple[str, ...] = COMMON
+#: the 4 held-out corruptions released with ImageNet-C for validation
+EXTRA_CORRUPTIONS: tuple[str, ...] = HELD_OUT
+#: all 19 released corruptions: what ``ImageNet-C/test.py`` averages
+ALL_CORRUPTIONS: tuple[str, ...] = ALL
+#: AlexNet top-1 error on clean ImageNet val used by relative CE (fraction): the paper's 43.5%
+ALEXNET_CLEAN_ERROR = 0.435
+#: torchvision's AlexNet measured on val (top-1 56.522%); not used by default
+ALEXNET_CLEAN_ERROR_TORCHVISION = 0.43478
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,10 @@ class CorruptionSummary:
     mce: float | np.ndarray
     relative_mce: float | np.ndarray | None
     unnormalized_mce: float | np.ndarray
+    """Mean error over ``corruptions`` x 5 severities (the 15 common ones by default)."""
+    unnormalized_mce_19: float | np.ndarray | None = None
+    """Mean error over all 19 corruptions x 5 severities (``ImageNet-C/test.py``'s print);
+    None unless ``errors`` holds all 19."""
 
 
 @cache
@@ -118,18 +134,20 @@ def summarize_corruptions(
     baseline: Mapping[str, np.ndarray] | None = None,
     baseline_clean_error: float = ALEXNET_CLEAN_ERROR,
 ) -> CorruptionSummary:
-    """CE, mCE, relative CE/mCE (when ``clean_error`` is given) and unnormalised mCE.
+    """CE, mCE, relative CE/mCE (when ``clean_error`` is given) and unnormalised mCE (over
+    ``corruptions``, and over all 19 when ``errors`` has them).
 
     Args:
         errors: corruption name -> top-1 errors (fractions), shape (5,) or (n_models, 5).
         clean_error: clean top-1 error (fraction), scalar or (n_models,); None skips relative.
         corruptions: which corruptions to average; the 15 common ones by default.
+        baseline_clean_error: the reference model's clean error (fraction) for relative CE.
     """
     names = tuple(corruptions)
     ce = {c: corruption_error(errors, c, baseline) for c in names}
     mce = np.mean([ce[c] for c in names], axis=0)
-    raw = np.stack([_severity_errors(errors, c) for c in names])
-    unnormalized = raw.mean(axis=(0, -1))
+    unnormalized = unnormalized_mce(errors, names)
+    all_19 = unnormalized_mce(errors, ALL_CORRUPTIONS) if set(ALL_CORRUPTIONS) <= set(errors) else None
     relative = relative_mce = None
     if clean_error is not None:
         relative = {
@@ -137,7 +155,17 @@ def summarize_corruptions(
             for c in names
         }
         relative_mce = _scalar(np.mean([relative[c] for c in names], axis=0))
-    return CorruptionSummary(names, ce, relative, _scalar(mce), relative_mce, _scalar(unnormalized))
+    return CorruptionSummary(names, ce, relative, _scalar(mce), relative_mce, _scalar(unnormalized),
+                             None if all_19 is None else _scalar(all_19))
+
+
+def unnormalized_mce(errors: Mapping[str, np.ndarray],
+                     corruptions: Sequence[str] = COMMON_CORRUPTIONS) -> float | np.ndarray:
+    """Mean top-1 error (fraction) over ``corruptions`` x 5 severities, not normalised by
+    AlexNet. The paper's unnormalised mCE uses the 15 common corruptions (the default);
+    ``ImageNet-C/test.py`` prints the mean over all 19 (pass :data:`ALL_CORRUPTIONS`)."""
+    raw = np.stack([_severity_errors(errors, c) for c in corruptions])
+    return _scalar(raw.mean(axis=(0, -1)))
 
 
 def severity_curves(

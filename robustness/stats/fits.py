@@ -11,6 +11,12 @@ intervention f0 -> f is acc_new(f) - acc_new(f0).
 
 Units: accuracies are fractions in [0, 1]; transformed values are unbounded.
 
+Accuracies of exactly 0 or 1 have no probit or logit value. By default :func:`fit_line`
+leaves such models out of a probit/logit fit and names them (``FitResult.excluded``), as
+imagenet-testbed does (there the transform gives an infinite value and the model drops out
+of the fit). ``clip_extremes=True`` keeps them, clipped to [EPS, 1 - EPS], which moves the
+line (testbed ResNet-50 at 0.0% on ImageNet-A: docs/reference-parity.md).
+
 References:
     Recht, Roelofs, Schmidt & Shankar (2019), ICML, "Do ImageNet classifiers generalize to
     ImageNet?" -- linear and probit fits of ImageNetV2 on ImageNet accuracy.
@@ -31,7 +37,7 @@ from robustness.stats.intervals import Interval
 
 Transform = Literal["linear", "probit", "logit"]
 TRANSFORMS: tuple[str, ...] = ("linear", "probit", "logit")
-#: accuracies are clipped to [EPS, 1 - EPS] before probit/logit so 0% and 100% stay finite
+#: with clipping, accuracies are clipped to [EPS, 1 - EPS] before probit/logit (0% -> 0.01%)
 EPS = 1e-4
 
 
@@ -41,6 +47,8 @@ class FitResult:
 
     ``slope_interval`` and ``intercept_interval`` are percentile bootstrap intervals over
     models; ``bootstrap_slopes``/``bootstrap_intercepts`` keep the resamples for bands.
+    ``excluded``: positions (in the input arrays) of models left out because an accuracy is
+    exactly 0 or 1 on probit/logit axes; ``n_models`` counts the models fitted.
     """
 
     slope: float
@@ -52,6 +60,8 @@ class FitResult:
     intercept_interval: Interval | None = None
     bootstrap_slopes: np.ndarray | None = None
     bootstrap_intercepts: np.ndarray | None = None
+    excluded: tuple[int, ...] = ()
+    clipped: bool = False  # extreme accuracies were clipped to [EPS, 1 - EPS] and kept
 
     def predict(self, acc_orig) -> np.ndarray:
         """Accuracy on the new set predicted by the line, as a fraction."""
@@ -88,6 +98,16 @@ def inverse_transform(value, kind: Transform = "probit") -> np.ndarray:
     return stats.norm.cdf(x) if kind == "probit" else special.expit(x)
 
 
+def extreme_accuracies(acc_orig, acc_new, kind: Transform = "probit") -> np.ndarray:
+    """Bool mask of models with an accuracy (fraction) of exactly 0 or 1 on either set, which
+    have no probit/logit value; all False on linear axes."""
+    _check_kind(kind)
+    a, b = np.asarray(acc_orig, dtype=np.float64), np.asarray(acc_new, dtype=np.float64)
+    if kind == "linear":
+        return np.zeros(np.broadcast(a, b).shape, dtype=bool)
+    return (a <= 0) | (a >= 1) | (b <= 0) | (b >= 1)
+
+
 def _ols(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Slope and intercept of y on x along the last axis (vectorised over leading axes)."""
     x_centred = x - x.mean(axis=-1, keepdims=True)
@@ -105,29 +125,48 @@ def fit_line(
     n_bootstrap: int = 1000,
     alpha: float = 0.05,
     seed: int | None = 0,
+    clip_extremes: bool = False,
 ) -> FitResult:
     """OLS fit of t(acc_new) on t(acc_orig) with a bootstrap over models.
 
     R^2 is the squared Pearson correlation of the transformed values. Resamples in which all
     chosen models share one original accuracy have no slope and are dropped.
-    Set ``n_bootstrap=0`` to skip the bootstrap.
+    Set ``n_bootstrap=0`` to skip the bootstrap. On probit/logit axes, models with an
+    accuracy of exactly 0 or 1 are left out (``FitResult.excluded``) unless
+    ``clip_extremes`` clips them to [EPS, 1 - EPS]; at least 3 models must remain.
     """
-    x = transform(acc_orig, kind)
-    y = transform(acc_new, kind)
-    if x.shape != y.shape or x.ndim != 1 or x.size < 3:
+    a = np.asarray(acc_orig, dtype=np.float64)
+    b = np.asarray(acc_new, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
         raise ValueError("expected two 1-D arrays of per-model accuracies of equal length >= 3, "
-                         f"got shapes {x.shape} and {y.shape}")
+                         f"got shapes {a.shape} and {b.shape}")
+    extreme = extreme_accuracies(a, b, kind)
+    excluded: tuple[int, ...] = ()
+    if extreme.any() and not clip_extremes:
+        excluded = tuple(int(i) for i in np.flatnonzero(extreme))
+        a, b = a[~extreme], b[~extreme]
+    x = transform(a, kind)
+    y = transform(b, kind)
+    if x.size < 3:
+        raise ValueError(f"need at least 3 models to fit, got {x.size}"
+                         + (f" after leaving out {len(excluded)} with accuracy exactly 0 or 1"
+                            if excluded else ""))
+    clipped = bool(clip_extremes and extreme.any())
     slope, intercept = _ols(x, y)
     r_squared = float(np.corrcoef(x, y)[0, 1] ** 2)
     if n_bootstrap <= 0:
-        return FitResult(float(slope), float(intercept), r_squared, kind, x.size)
+        return FitResult(float(slope), float(intercept), r_squared, kind, x.size,
+                         excluded=excluded, clipped=clipped)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, x.size, size=(n_bootstrap, x.size))
     boot_slopes, boot_intercepts = _ols(x[idx], y[idx])
     keep = np.isfinite(boot_slopes)
     boot_slopes, boot_intercepts = boot_slopes[keep], boot_intercepts[keep]
-    slope_ci = np.quantile(boot_slopes, [alpha / 2, 1 - alpha / 2])
-    intercept_ci = np.quantile(boot_intercepts, [alpha / 2, 1 - alpha / 2])
+    if not keep.any():  # every resample drew models of one baseline accuracy: no interval
+        slope_ci = intercept_ci = np.array([np.nan, np.nan])
+    else:
+        slope_ci = np.quantile(boot_slopes, [alpha / 2, 1 - alpha / 2])
+        intercept_ci = np.quantile(boot_intercepts, [alpha / 2, 1 - alpha / 2])
     return FitResult(
         slope=float(slope),
         intercept=float(intercept),
@@ -139,6 +178,8 @@ def fit_line(
                                     "bootstrap-models", alpha),
         bootstrap_slopes=boot_slopes,
         bootstrap_intercepts=boot_intercepts,
+        excluded=excluded,
+        clipped=clipped,
     )
 
 

@@ -4,14 +4,15 @@ A re-collected test set is matched to the original on *noisy* selection frequenc
 handful of annotators per image). Candidates whose measured frequency is high by chance
 are over-represented, so the new set is harder than it looks, and part of the accuracy
 drop is selection, not generalisation. This module estimates three gaps, each with a
-bootstrap interval (all fractions in [0, 1]; gap = accuracy on the original set minus
-accuracy on the new set, positive when the new set is harder):
+bootstrap interval (all fractions in [0, 1]; gap = accuracy on the new set minus accuracy
+on the original set, negative when the new set is harder: the sign of every gap the harness
+reports):
 
-* naive gap      ``acc_orig - acc_new``.
-* adjusted gap   ``acc_orig - A(n)`` with the post-stratified accuracy
+* naive gap      ``acc_new - acc_orig``.
+* adjusted gap   ``A(n) - acc_orig`` with the post-stratified accuracy
   ``A(n) = sum_s P_orig(s) * acc_new(s)``: the new set re-weighted to the original's
   distribution of measured selection frequency, strata ``s`` from ``n`` annotators.
-* corrected gap  ``acc_orig - A_inf``, where ``A_inf`` extrapolates ``A(m)`` to infinitely
+* corrected gap  ``A_inf - acc_orig``, where ``A_inf`` extrapolates ``A(m)`` to infinitely
   many annotators. ``A(m)`` is computed after deleting votes at random so that every image
   keeps ``m`` of them (a hypergeometric draw of its ``selected`` out of ``shown``, which is
   what deleting random annotators' votes gives when each image's votes are exchangeable).
@@ -20,9 +21,8 @@ accuracy on the new set, positive when the new set is harder):
   ``b/n + c/n^2`` (generalised jackknife, Gray & Schucany 1972), at the price of variance.
 
 What "true gap" means (used in tests and the README): the difference between a
-classifier's accuracy on the original distribution and its accuracy on the new
-distribution re-weighted to have the original's distribution of *true* (infinite-annotator)
-selection frequency, i.e. the part of the drop that is not explained by which
+classifier's accuracy on the new distribution re-weighted to have the original's distribution of *true* (infinite-annotator)
+selection frequency and its accuracy on the original distribution, i.e. the part of the drop that is not explained by which
 frequencies were selected. ``A_inf`` targets exactly this when strata are the exact vote
 counts (``edges=None``); coarse bins leave a within-bin difference that no number of
 annotators removes.
@@ -30,6 +30,14 @@ annotators removes.
 Frequencies used here should be *re-measured* with annotators independent of those whose
 votes chose the new set (Engstrom et al.'s recommendation); reusing the selection votes
 makes the new set's frequencies biased upward in a way no extrapolation in ``n`` undoes.
+
+Strata with original images but no new ones ("uncovered"): ``uncovered_strata="zero"``
+(the default) counts them with accuracy 0 and keeps ``P_orig`` as it is, the rule of
+MadryLab/dataset-replication-analysis ``src/run_jackknife.py`` (``v2_hist.mul(v1_hist).sum()``
+skips the missing strata without renormalising), which made the paper's figures;
+``"drop"`` leaves them out and renormalises ``P_orig`` over the covered strata. The result
+always carries the uncovered fraction of original images and the corrected gap under the
+other rule, since the two differ by up to the uncovered fraction times the accuracy there.
 
 Bootstrap: images of both sets are resampled independently (percentile interval); the
 random vote deletions are drawn once and shared by all resamples.
@@ -40,11 +48,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Literal
 
 import numpy as np
 
+from robustness.errors import UserInputError
 from robustness.stats.bootstrap import as_correctness, percentile_interval, resample_counts
 from robustness.stats.intervals import Interval
+
+UncoveredRule = Literal["zero", "drop"]
+UNCOVERED_RULES: tuple[str, ...] = ("zero", "drop")
+#: the rule of the paper's code (run_jackknife.py): uncovered strata count as accuracy 0
+DEFAULT_UNCOVERED_RULE: UncoveredRule = "zero"
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in UNCOVERED_RULES:
+        raise UserInputError(f"uncovered_strata must be one of {', '.join(UNCOVERED_RULES)}, got {rule!r}")
 
 #: upper edges of the 5 selection-frequency bins of ImageNetV2's MatchedFrequency
 DEFAULT_BIN_EDGES = (0.2, 0.4, 0.6, 0.8)
@@ -98,24 +118,33 @@ def post_stratified_accuracy(
     n_strata: int,
     weights_new: np.ndarray | None = None,
     weights_orig: np.ndarray | None = None,
+    uncovered_strata: UncoveredRule = DEFAULT_UNCOVERED_RULE,
 ) -> np.ndarray:
-    """``A = sum_s P_orig(s) * acc_new(s)``, vectorised over rows of image weights.
+    """``A = sum_s P_orig(s) * acc_new(s)`` (a fraction), vectorised over rows of image weights.
 
     ``weights_*`` are (B, n_images) bootstrap counts (default: one row of ones). Strata
-    that hold original images but no new ones are dropped and the remaining ``P_orig``
-    renormalised (the fraction dropped is reported by :func:`replication_gaps`).
-    Returns shape (B,).
+    that hold original images but no new ones: ``"zero"`` counts them with accuracy 0
+    (``P_orig`` unchanged; run_jackknife.py's rule), ``"drop"`` leaves them out and
+    renormalises ``P_orig`` over the others. Returns shape (B,).
     """
+    _check_rule(uncovered_strata)
     correct_new = np.asarray(correct_new, dtype=np.float64)
     wn = np.ones((1, len(correct_new))) if weights_new is None else np.atleast_2d(weights_new)
     wo = np.ones((1, len(strata_orig))) if weights_orig is None else np.atleast_2d(weights_orig)
     p_orig = _stratum_sums(wo, strata_orig, n_strata)
     count_new = _stratum_sums(wn, strata_new, n_strata)
     hits_new = _stratum_sums(wn * correct_new, strata_new, n_strata)
-    p_orig = np.where(count_new > 0, p_orig, 0.0)
+    if uncovered_strata == "drop":
+        p_orig = np.where(count_new > 0, p_orig, 0.0)
     p_orig = p_orig / p_orig.sum(axis=1, keepdims=True)
     acc = np.divide(hits_new, count_new, out=np.zeros_like(hits_new), where=count_new > 0)
     return (p_orig * acc).sum(axis=1)
+
+
+def uncovered_fraction(strata_new: np.ndarray, strata_orig: np.ndarray) -> float:
+    """Fraction of original images in strata that hold no new image."""
+    strata_orig = np.asarray(strata_orig)
+    return float(np.isin(strata_orig, np.unique(strata_new), invert=True).mean())
 
 
 def extrapolate_in_annotators(levels: Sequence[int], values: np.ndarray) -> np.ndarray:
@@ -132,7 +161,8 @@ def extrapolate_in_annotators(levels: Sequence[int], values: np.ndarray) -> np.n
 
 @dataclass(frozen=True)
 class ReplicationGaps:
-    """The three gaps (fractions, original minus new) with their percentile intervals."""
+    """The three gaps (fractions, new minus original: negative when accuracy fell) with their
+    percentile intervals."""
 
     acc_original: Interval
     acc_new: Interval
@@ -147,6 +177,9 @@ class ReplicationGaps:
     n_new: int
     strata: str
     notes: list[str] = field(default_factory=list)
+    uncovered_strata: str = DEFAULT_UNCOVERED_RULE  # the rule the intervals above use
+    uncovered_fraction: float = 0.0  # original images in strata without new images (at n votes)
+    corrected_gap_other_rule: float | None = None  # point estimate under the other rule
 
     def as_dict(self) -> dict:
         """Plain numbers for JSON/CSV output (fractions)."""
@@ -156,7 +189,9 @@ class ReplicationGaps:
             iv = getattr(self, name)
             out[name] = {"estimate": float(iv.estimate), "low": float(iv.low), "high": float(iv.high)}
         out.update(n_annotators=self.n_annotators, levels=list(self.levels), n_original=self.n_original,
-                   n_new=self.n_new, strata=self.strata, notes=list(self.notes))  # fmt: skip
+                   n_new=self.n_new, strata=self.strata, notes=list(self.notes),
+                   uncovered_strata=self.uncovered_strata, uncovered_fraction=self.uncovered_fraction,
+                   corrected_gap_other_rule=self.corrected_gap_other_rule)  # fmt: skip
         return out
 
 
@@ -180,6 +215,7 @@ def replication_gaps(
     n_resamples: int = 500,
     alpha: float = 0.05,
     seed: int = 0,
+    uncovered_strata: UncoveredRule = DEFAULT_UNCOVERED_RULE,
 ) -> ReplicationGaps:
     """Naive, adjusted and corrected gaps between an original and a re-collected test set.
 
@@ -192,7 +228,11 @@ def replication_gaps(
         edges: stratify on these frequency-bin edges; ``None`` (default) on exact counts.
         n_draws: random vote deletions averaged per level.
         n_resamples, alpha, seed: percentile bootstrap over images.
+        uncovered_strata: ``"zero"`` (run_jackknife.py, the paper) or ``"drop"`` (renormalise);
+            see the module docstring. The other rule's corrected gap is reported too.
     """
+    _check_rule(uncovered_strata)
+    other_rule = "drop" if uncovered_strata == "zero" else "zero"
     co = as_correctness(correct_orig, "correct_orig").astype(np.float64)
     cn = as_correctness(correct_new, "correct_new").astype(np.float64)
     so, ho = np.asarray(selected_orig, np.int64), np.asarray(shown_orig, np.int64)
@@ -212,43 +252,55 @@ def replication_gaps(
     wn = resample_counts(len(cn), n_resamples, rng).astype(np.float64)
     weights_o = np.vstack([np.ones((1, len(co))), wo])  # row 0: the data as observed
     weights_n = np.vstack([np.ones((1, len(cn))), wn])
-    at_level = []
+    at_level, other_at_level = [], []
     notes = []
+    uncovered = 0.0
     for m in levels:
         exact = m == n and np.all(ho == n) and np.all(hn == n)
         draws = 1 if exact else n_draws
         total = np.zeros(len(weights_o))
+        other = 0.0
         for _ in range(draws):
             ko, kn = subsample_votes(so, ho, m, rng), subsample_votes(sn, hn, m, rng)
             strata_o, n_strata = strata_of(ko, m, edges)
             strata_n, _ = strata_of(kn, m, edges)
-            total += post_stratified_accuracy(cn, strata_n, strata_o, n_strata, weights_n, weights_o)
+            total += post_stratified_accuracy(cn, strata_n, strata_o, n_strata, weights_n, weights_o,
+                                              uncovered_strata)
+            other += float(post_stratified_accuracy(cn, strata_n, strata_o, n_strata,
+                                                    uncovered_strata=other_rule)[0])
+            if m == n:
+                uncovered += uncovered_fraction(strata_n, strata_o) / draws
         at_level.append(total / draws)
-        if m == n:
-            ko, kn = subsample_votes(so, ho, m, rng), subsample_votes(sn, hn, m, rng)
-            s_o, ns = strata_of(ko, m, edges)
-            s_n, _ = strata_of(kn, m, edges)
-            uncovered = np.isin(s_o, np.unique(s_n), invert=True).mean()
-            if uncovered > 0:
-                notes.append(f"{uncovered:.1%} of original images fall in strata with no new images "
-                             "(dropped, weights renormalised)")  # fmt: skip
+        other_at_level.append(other / draws)
     at_level = np.asarray(at_level)
     acc_o = weights_o @ co / weights_o.sum(axis=1)
     acc_n = weights_n @ cn / weights_n.sum(axis=1)
     adjusted = at_level[0]
     corrected = extrapolate_in_annotators(levels, at_level)
+    corrected_other = float(extrapolate_in_annotators(levels, np.asarray(other_at_level)) - acc_o[0])
+    if uncovered > 0:
+        notes.append(
+            f"{uncovered:.1%} of original images fall in strata with no new images; counted as "
+            f"accuracy 0 ({uncovered_strata!r} rule)" if uncovered_strata == "zero" else
+            f"{uncovered:.1%} of original images fall in strata with no new images; left out, "
+            f"weights renormalised ({uncovered_strata!r} rule)")
+        notes.append(f"corrected gap {100 * (corrected[0] - acc_o[0]):.2f} points under the "
+                     f"{uncovered_strata!r} rule, {100 * corrected_other:.2f} under {other_rule!r}")
     return ReplicationGaps(
         acc_original=_interval(acc_o[0], acc_o[1:], alpha),
         acc_new=_interval(acc_n[0], acc_n[1:], alpha),
         adjusted_accuracy=_interval(adjusted[0], adjusted[1:], alpha),
         corrected_accuracy=_interval(corrected[0], corrected[1:], alpha),
-        naive_gap=_interval(acc_o[0] - acc_n[0], acc_o[1:] - acc_n[1:], alpha),
-        adjusted_gap=_interval(acc_o[0] - adjusted[0], acc_o[1:] - adjusted[1:], alpha),
-        corrected_gap=_interval(acc_o[0] - corrected[0], acc_o[1:] - corrected[1:], alpha),
+        naive_gap=_interval(acc_n[0] - acc_o[0], acc_n[1:] - acc_o[1:], alpha),
+        adjusted_gap=_interval(adjusted[0] - acc_o[0], adjusted[1:] - acc_o[1:], alpha),
+        corrected_gap=_interval(corrected[0] - acc_o[0], corrected[1:] - acc_o[1:], alpha),
         n_annotators=n,
         levels=levels,
         n_original=len(co),
         n_new=len(cn),
         strata="exact vote counts" if edges is None else f"frequency bins with edges {list(edges)}",
         notes=notes,
+        uncovered_strata=uncovered_strata,
+        uncovered_fraction=float(uncovered),
+        corrected_gap_other_rule=corrected_other,
     )

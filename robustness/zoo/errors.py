@@ -23,3 +23,25 @@ class WeightsMismatchError(UserInputError):
 
 class UnknownModelError(UserInputError):
     """A model name (or wildcard, or family) matches nothing timm or torchvision provides."""
+
+
+class MissingExtraError(UserInputError, ImportError):
+    """A model source needs a library that is an optional extra of the harness."""
+
+
+def import_extra(module: str, extra: str, source: str):
+    """``import module`` for a model source, or :class:`MissingExtraError` naming the extra.
+
+    The open_clip and transformers sources import their library only when they load a
+    model: ``import robustness`` (and ``robustness --help``) must stay fast and work without
+    the optional extras installed.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"model source {source!r} needs the Python package {module!r} ({exc}). Install it "
+            f"with: pip install 'robustness-harness[{extra}]'"
+        ) from exc

@@ -17,21 +17,11 @@ from dataclasses import dataclass
 from importlib import resources
 
 from robustness.zoo.errors import UnknownModelError
-from robustness.zoo.names import ModelName
+from robustness.zoo.names import TRANSFORMER_ARCH_PREFIXES, ModelName
 from robustness.zoo.sources import parse_model_name
 
 FAMILIES_FILE = "families.json"
 KINDS = ("cnn", "vit")
-
-TRANSFORMER_ARCH_PREFIXES: tuple[str, ...] = (
-    # timm
-    "vit", "deit", "swin", "beit", "eva", "cait", "xcit", "crossvit", "levit", "pit_", "tnt_",
-    "twins_", "mvitv2", "maxvit", "maxxvit", "coat", "convit", "volo", "flexivit", "gcvit",
-    "davit", "efficientformer", "efficientvit", "mobilevit", "nextvit", "tiny_vit", "hiera",
-    "samvit", "pvt_v2", "visformer", "nest_", "caformer", "naflexvit", "aimv2", "next_vit",
-    # torchvision (vit_*, swin_*, maxvit_t are covered above)
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class FamilySpec:

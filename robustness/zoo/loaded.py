@@ -38,6 +38,28 @@ class ModelInfo:
     weights_sha256: str | None  # SHA-256 of the weight file, None for random init
     mean: tuple[float, float, float]  # RGB mean for inputs in [0, 1]
     std: tuple[float, float, float]  # RGB std for inputs in [0, 1]
+    training: str = "imagenet-trained"  # how the 1000-way head was obtained, see TRAININGS
+    head: dict[str, Any] | None = None
+    """How the head was built when it is not simply the checkpoint's own ImageNet-1k layer
+    (JSON-able; None otherwise): a zero-shot text head (template set, class names, the
+    SHA-256 ``head_sha256`` of everything it was computed from), or a class-order mapping
+    (``label_map``). Recorded in every unit's metadata."""
+
+    def head_identity(self) -> dict[str, Any] | None:
+        """The part of :attr:`head` that changes the outputs (hashed into unit keys): the
+        template set and the head's SHA-256, or the class-order mapping's SHA-256; None for a
+        checkpoint's own ImageNet-1k head. Whether the head was just computed is left out."""
+        if not self.head:
+            return None
+        keys = ("templates", "head_sha256", "label_map_sha256")
+        identity = {k: self.head[k] for k in keys if self.head.get(k) is not None}
+        return identity or None
+
+
+TRAININGS = ("imagenet-trained", "zero-shot")
+"""Values of ``ModelInfo.training``: the head was trained (or fine-tuned) on ImageNet-1k
+labels, or built without ImageNet labels from class-name prompts (zero-shot CLIP). Not the
+cnn/vit ``kind``: a CLIP ViT is ``kind='vit'``, ``training='zero-shot'``."""
 
 
 class NormalizedClassifier(nn.Module):

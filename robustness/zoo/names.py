@@ -40,3 +40,16 @@ def suggest(word: str, candidates: list[str]) -> str:
     """' Close matches: a, b.' for an unknown ``word``, or '' when nothing is close."""
     close = difflib.get_close_matches(word, candidates, n=5, cutoff=0.6)
     return f" Close matches: {', '.join(close)}." if close else ""
+
+
+#: architecture-name prefixes of attention-based and hybrid conv-attention designs: ``kind`` 'vit'
+#: (timm and torchvision architectures, Hugging Face ``model_type`` names); see zoo.families
+TRANSFORMER_ARCH_PREFIXES: tuple[str, ...] = (
+    # timm
+    "vit", "deit", "swin", "beit", "eva", "cait", "xcit", "crossvit", "levit", "pit_", "tnt_",
+    "twins_", "mvitv2", "maxvit", "maxxvit", "coat", "convit", "volo", "flexivit", "gcvit",
+    "davit", "efficientformer", "efficientvit", "mobilevit", "nextvit", "tiny_vit", "hiera",
+    "samvit", "pvt_v2", "visformer", "nest_", "caformer", "naflexvit", "aimv2", "next_vit",
+    # torchvision (vit_*, swin_*, maxvit_t are covered above); Hugging Face model types
+    "dinov2", "dinov3", "swinv2", "cvt", "segformer", "pvt",
+)  # fmt: skip

@@ -10,6 +10,9 @@ prefix           ``name``        module
 ``""``           ``timm``        :mod:`robustness.zoo.timm_models` (``timm:`` accepted)
 ``tv:``          ``torchvision`` :mod:`robustness.zoo.torchvision_models`
 ``local-dir:``   ``local-dir``   :mod:`robustness.zoo.local_dir`
+``openclip:``    ``openclip``    :mod:`robustness.zoo.openclip_models` (zero-shot)
+``openclip-local:`` ``openclip-local`` :mod:`robustness.zoo.openclip_models` (zero-shot)
+``hf:``          ``hf``          :mod:`robustness.zoo.hf_models`
 ===============  ==============  =====================================================
 
 :func:`source_for` is the only place a prefix is read; ``load_model``,
@@ -39,7 +42,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from torch import nn
 
-from robustness.zoo import local_dir, timm_models, torchvision_models
+from robustness.zoo import hf_models, local_dir, openclip_models, timm_models, torchvision_models
 from robustness.zoo.errors import UnknownModelError
 from robustness.zoo.names import ModelName
 from robustness.zoo.transforms import EvalTransform
@@ -49,11 +52,13 @@ REQUIRED_FIELDS = ("name", "num_classes", "weights", "weights_sha256")
 the head's class count (1000), where the weights came from (a path, a cache label or
 'random-init') and their SHA-256 (None when there is no file)."""
 
-OPTIONAL_FIELDS = ("architecture", "crop_pct", "family", "kind", "classified_as")
+OPTIONAL_FIELDS = ("architecture", "crop_pct", "family", "kind", "classified_as", "training", "head")
 """``fields`` a ``load`` may return. Defaults: ``architecture`` from ``parse(name)``,
 ``crop_pct`` from the transform, ``family``/``kind`` from the curated families and the kind
 rule applied to ``classified_as`` (default: the canonical ``name``), e.g. a ``local-dir:``
-folder is classified as the timm architecture it holds."""
+folder is classified as the timm architecture it holds. ``training`` ('imagenet-trained', the
+default, or 'zero-shot') and ``head`` (how the head was built, JSON-able) are recorded as
+given (:class:`~robustness.zoo.loaded.ModelInfo`)."""
 
 RESERVED_PREFIXES = ("family:",)  # selections, not sources (resolve_model_names)
 
@@ -100,7 +105,8 @@ class ModelSource(Protocol):
 
 def builtin_sources() -> list[ModelSource]:
     """The sources that ship with the harness, in registration order."""
-    return [timm_models.SOURCE, torchvision_models.SOURCE, local_dir.SOURCE]
+    return [timm_models.SOURCE, torchvision_models.SOURCE, local_dir.SOURCE,
+            openclip_models.SOURCE, openclip_models.LOCAL_SOURCE, hf_models.SOURCE]
 
 
 _REGISTRY: dict[str, ModelSource] = {}

@@ -84,7 +84,7 @@ def test_importing_the_module_does_not_import_albumentations():
 
 
 def test_builder_and_imagenet_c_reader_accept_cbar_and_shifts(tmp_path, monkeypatch):
-    """With the families registered (as corruptions/registry.py will list them), the
+    """With the set groups registered (as corruptions/registry.py will list them), the
     ImageNet-C builder writes them and the ImageNet-C reader reads them back."""
     from PIL import Image
 
@@ -104,7 +104,7 @@ def test_builder_and_imagenet_c_reader_accept_cbar_and_shifts(tmp_path, monkeypa
                         corruptions="color_shift,downscale", severities="2", format="png",
                         progress=False)  # fmt: skip
     for name in ("color_shift", "downscale"):
-        test_set = open_imagenet_c(tmp_path / "out", name, 2, family="imagenet-shifts", allow_partial=True)
+        test_set = open_imagenet_c(tmp_path / "out", name, 2, group="imagenet-shifts", allow_partial=True)
         assert test_set.info.name == f"imagenet-shifts.{name}.2"
         assert sorted(test_set.relpaths) == [f"{wnid}/img0.png", f"{wnid}/img1.png"]
         assert set(test_set.labels) == {0}
@@ -113,7 +113,7 @@ def test_builder_and_imagenet_c_reader_accept_cbar_and_shifts(tmp_path, monkeypa
                         corruptions="sparkles,checkerboard_cutout", severities="1", format="png",
                         progress=False)  # fmt: skip
     for name in ("sparkles", "checkerboard_cutout"):
-        test_set = open_imagenet_c(tmp_path / "out224", name, 1, family="imagenet-c-bar", allow_partial=True)
+        test_set = open_imagenet_c(tmp_path / "out224", name, 1, group="imagenet-c-bar", allow_partial=True)
         assert test_set.info.name == f"imagenet-c-bar.{name}.1"
         assert len(test_set.relpaths) == 2
         with Image.open(tmp_path / "out224" / name / "1" / test_set.relpaths[0]) as written:

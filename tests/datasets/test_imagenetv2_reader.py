@@ -15,7 +15,8 @@ def v2_tree(root):
 
 
 def test_label_is_the_folder_number_not_its_lexicographic_rank(tmp_path):
-    ds = open_imagenetv2(v2_tree(tmp_path / "v2"), "matched-frequency", allow_partial=True)
+    ds = open_test_set("imagenetv2-matched-frequency", None, root=v2_tree(tmp_path / "v2"),
+                       allow_partial=True)
     # Sorted relpaths put "10" and "100" before "2"; ImageFolder would label "10" as 3.
     assert ds.relpaths == ["0/a.jpeg", "1/b.jpeg", "10/d.jpeg", "10/e.jpeg", "100/f.jpeg", "2/c.jpeg"]
     assert ds.labels.tolist() == [0, 1, 10, 10, 100, 2]

@@ -32,11 +32,11 @@ EXPECTED_TARGETS = ((409, 530), (954,), (423, 559, 765))
 BANANA_WNID, ANALOG_CLOCK_WNID = "n07753592", "n02708093"
 
 
-def bordered_png(path, size=(10, 8)):
-    """A blue image with a 1-pixel red frame, like ObjectNet's."""
+def bordered_png(path, size=(10, 8), border=2):
+    """A blue image with a red frame ``border`` pixels wide (the reference loaders crop 2)."""
     frame = np.zeros((size[1], size[0], 3), dtype=np.uint8)
     frame[:] = (255, 0, 0)
-    frame[1:-1, 1:-1] = (0, 0, 255)
+    frame[border:-border, border:-border] = (0, 0, 255)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(frame).save(path)
 
@@ -65,10 +65,13 @@ def test_reader_skips_unmapped_folders_and_crops_the_border(objectnet_root, tmp_
     assert ds.relpaths == ["alarm_clock/a1.png", "banana/b1.png", "banana/b2.png", "chair/c1.png"]
     assert ds.labels.tolist() == [0, 1, 1, 2]
     image, label, index, relpath = ds[3]
-    assert image.size == (8, 6) and (np.asarray(image) == (0, 0, 255)).all()
+    # the reference rule: PIL crop box (2, 2, w - 2, h - 2) of the 10x8 file
+    assert image.size == (10 - 4, 8 - 4) and (np.asarray(image) == (0, 0, 255)).all()
     assert (label, index, relpath) == (2, 3, "chair/c1.png")
     assert ds.info.scoring.label_targets == EXPECTED_TARGETS
-    assert ds.info.baseline == "objectnet-clean" and ds.info.variant == {"border_px": 1}
+    assert ds.info.baseline == "objectnet-clean" and ds.info.variant == {"border_px": 2}
+    one_px = open_test_set("objectnet", tmp_path, allow_partial=True, border_px=1)[3][0]
+    assert one_px.size == (8, 6) and (np.asarray(one_px)[0, 0] == (255, 0, 0)).all()  # frame left
     assert open_test_set("objectnet", tmp_path, allow_partial=True, border_px=0)[0][0].size == (10, 8)
 
 
@@ -136,3 +139,34 @@ def test_index_table_inconsistent_with_the_class_names_is_an_error(objectnet_roo
     path.write_text(json.dumps(table))
     with pytest.raises(LayoutError, match="inconsistent"):
         read_objectnet_mapping(objectnet_root / "mappings")
+
+
+def _testbed_collapsed_top5(logits: np.ndarray, targets) -> np.ndarray:
+    """imagenet-testbed's val-on-objectnet-classes rule, written out: each ObjectNet class
+    scores the max logit over its ImageNet classes; top-5 over those class scores."""
+    collapsed = np.stack([logits[:, list(t)].max(axis=1) for t in targets], axis=1)
+    return np.argsort(-collapsed, axis=1, kind="stable")[:, :5]
+
+
+def test_objectnet_top5_is_over_merged_classes_by_default(objectnet_root, tmp_path):
+    from robustness.datasets.base import Scoring
+
+    # seven ObjectNet-like classes, two of them with several ImageNet classes
+    targets = ((1, 2, 3), (10,), (20, 21), (30,), (40,), (50,), (60,))
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(200, 1000)).astype(np.float32)
+    logits[:, [1, 2, 3, 20, 21]] += 2.5  # the merged classes' members crowd the 125-way top-5
+    labels = rng.integers(0, len(targets), 200)
+    merged = score_logits(torch.from_numpy(logits), labels, Scoring(label_targets=targets, merge_targets=True))
+    expected = (_testbed_collapsed_top5(logits, targets) == labels[:, None]).any(axis=1)
+    assert merged.correct5.tolist() == expected.tolist()
+    per_class = score_logits(torch.from_numpy(logits), labels, Scoring(label_targets=targets))
+    # top-5 over the ImageNet classes: a guess repeating a class wastes a slot, so it never scores higher
+    assert per_class.correct5.sum() < merged.correct5.sum()
+    assert (per_class.correct5 <= merged.correct5).all()
+    assert merged.correct1.tolist() == per_class.correct1.tolist()  # top-1 is the same rule
+
+    default = open_test_set("objectnet", tmp_path, allow_partial=True).info.scoring
+    assert default.merge_targets and default.describe()["merge_targets"] is True
+    unmerged = open_test_set("objectnet", tmp_path, allow_partial=True, merge_top5=False).info.scoring
+    assert not unmerged.merge_targets and "merge_targets" not in unmerged.describe()

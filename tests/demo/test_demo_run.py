@@ -30,8 +30,9 @@ COLUMNS = {
                      "gap_minus_untuned", "diff_low", "diff_high", "flagged"],
     "results-imagenetv2-matched-frequency.csv": ["model", "img_size", "top1", "top1_err", "top5",
                                                  "top5_err", "param_count", "crop_pct", "interpolation",
-                                                 "top1_diff", "top5_diff", "rank_diff", "n", "top1_low",
-                                                 "top1_high", "n_skipped", "partial"],
+                                                 "top1_diff", "top5_diff", "rank_diff", "top5_diff_exact",
+                                                 "rank_diff_exact", "n", "top1_low", "top1_high",
+                                                 "n_skipped", "partial"],
 }  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from robustness.datasets.classes import wnid_to_index
 from robustness.datasets.imagenetv2 import open_imagenetv2
 from robustness.recollect.pool import load_pool
 from robustness.stats.replication import replication_gaps
-from robustness.store import Store
+from robustness.store import Store, UnitRecords
 
 
 def _image(seed: int) -> Image.Image:
@@ -90,8 +90,12 @@ def test_recollect_is_deterministic_and_refuses_non_empty_out(tmp_path, capsys):
 
 def _store_unit(results, model, test_set, relpaths, correct):
     unit = Store(results).unit(model, test_set, "0" * 64)
-    unit.finish({"relpath": np.array(relpaths), "correct1": np.asarray(correct, bool)},
-                {"model": {"name": model}, "test_set": {"name": test_set}})  # fmt: skip
+    correct = np.asarray(correct, bool)
+    n = len(correct)
+    records = UnitRecords(index=np.arange(n), relpath=np.array(relpaths), label=np.zeros(n, np.int64),
+                          top5=np.zeros((n, 5), np.int16), correct1=correct, correct5=correct,
+                          correct1_all=correct, correct5_all=correct)
+    unit.finish(records.to_arrays(), {"model": {"name": model}, "test_set": {"name": test_set}})
 
 
 def test_replication_report_from_the_store(tmp_path, capsys):
@@ -124,7 +128,7 @@ def test_replication_report_from_the_store(tmp_path, capsys):
     report = json.loads(target.read_text())
     expected = replication_gaps(correct_orig, votes_orig, np.full(n_orig, 10), correct_new[10:],
                                 votes_new[10:], np.full(n_new - 10, 10), n_draws=4, n_resamples=100)  # fmt: skip
-    assert report["naive_gap"]["estimate"] == pytest.approx(correct_orig.mean() - correct_new[10:].mean())
+    assert report["naive_gap"]["estimate"] == pytest.approx(correct_new[10:].mean() - correct_orig.mean())
     for name in ("naive_gap", "adjusted_gap", "corrected_gap"):
         assert report[name]["estimate"] == pytest.approx(getattr(expected, name).estimate)
         assert report[name]["low"] <= report[name]["estimate"] <= report[name]["high"]

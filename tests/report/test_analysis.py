@@ -27,7 +27,12 @@ from robustness.report.analysis import (
     report_from_store,
     with_group_means,
 )
-from robustness.stats.corruption import ALEXNET_CLEAN_ERROR, COMMON_CORRUPTIONS, alexnet_errors
+from robustness.stats.corruption import (
+    ALEXNET_CLEAN_ERROR,
+    ALL_CORRUPTIONS,
+    COMMON_CORRUPTIONS,
+    alexnet_errors,
+)
 from robustness.stats.intervals import paired_bootstrap_difference
 from robustness.stats.paired import mcnemar_exact
 from robustness.store import Store
@@ -258,9 +263,20 @@ def test_alexnet_errors_give_ce_100_and_halved_errors_give_ce_50():
     # relative CE: sum_s (E_s - E_clean) / sum_s (A_s - A_clean), clean error 10 %
     fog_rel = (alex["fog"] / 2 - 0.10).sum() / (alex["fog"] - ALEXNET_CLEAN_ERROR).sum()
     assert fog3["relative_ce"] == pytest.approx(100 * fog_rel)
-    assert fog3["mce_unnormalized"] == pytest.approx(
+    assert fog3["mce_unnormalized_15"] == pytest.approx(
         50 * np.mean([alex[c] for c in COMMON_CORRUPTIONS]))
+    assert np.isnan(fog3["mce_unnormalized_19"])  # the 4 held-out corruptions were not run
     assert fog3["clean_error"] == pytest.approx(10.0)
+
+
+def test_unnormalized_mce_over_19_is_written_when_all_19_corruptions_were_run():
+    # hand-built: error 0.2 on every common set, 0.6 on every held-out set
+    errors = {c: np.full(5, 0.2) for c in COMMON_CORRUPTIONS}
+    errors.update({c: np.full(5, 0.6) for c in ALL_CORRUPTIONS if c not in COMMON_CORRUPTIONS})
+    table, _ = corruption_table(imagenet_c_frame({"m": errors}, {"m": 90.0}))
+    row = table.iloc[0]
+    assert row["mce_unnormalized_15"] == pytest.approx(20.0)  # the paper: 15 corruptions
+    assert row["mce_unnormalized_19"] == pytest.approx(100 * (15 * 0.2 + 4 * 0.6) / 19)  # test.py
 
 
 def test_mce_is_empty_when_a_common_corruption_is_missing():
@@ -349,7 +365,8 @@ def test_store_written_by_the_engine_pairs_corrupted_and_clean_images(tmp_path):
 
 
 def test_gap_plot_is_skipped_with_a_note_when_an_interval_misses_its_gap(tmp_path):
-    from robustness.report.analysis import Analysis, write_plots
+    from robustness.report.analysis import Analysis
+    from robustness.report.writer import write_plots
 
     gaps = pd.DataFrame([["m", "imagenetv2-matched-frequency", "imagenet", 80.0, 70.0, -10.0,
                           -9.0, -8.0, INDEPENDENT_METHOD, np.nan, 100, 100]], columns=GAP_COLUMNS)
@@ -409,3 +426,20 @@ def test_each_group_mean_averages_its_own_sets_only():
     assert means.loc["imagenet-c-bar (mean)", "top1"] == 10.0
     assert means.loc["imagenet-shifts (mean)", "top1"] == 30.0
     assert set(means.loc[[IMAGENET_C_MEAN, "imagenet-c-bar (mean)"], "baseline"]) == {"imagenet"}
+
+
+def test_fits_leave_out_models_at_0_percent_and_name_them():
+    acc = pd.DataFrame([
+        (m, ts, base, top1, 1000)
+        for m, (v, a) in {"m1": (60.0, 10.0), "m2": (70.0, 15.0), "m3": (75.0, 0.0),
+                          "m4": (80.0, 22.0), "m5": (85.0, 30.0)}.items()
+        for ts, base, top1 in (("imagenet-a-clean", None, v), ("imagenet-a", "imagenet-a-clean", a))
+    ], columns=["model", "test_set", "baseline", "top1", "n"])
+    fits, _, results, notes = fits_tables(acc, AnalysisOptions(n_bootstrap=0))
+    probit = fits[fits["scale"] == "probit"].iloc[0]
+    assert probit["n_models"] == 4 and results[("imagenet-a", "probit")].excluded == (2,)
+    assert fits[fits["scale"] == "linear"].iloc[0]["n_models"] == 5
+    assert any("left out" in n and "m3" in n and "(probit)" in n for n in notes)
+    clipped, _, _, notes = fits_tables(acc, AnalysisOptions(n_bootstrap=0, clip_extremes=True))
+    assert clipped[clipped["scale"] == "probit"].iloc[0]["n_models"] == 5
+    assert any("clipped" in n and "m3" in n for n in notes)

@@ -15,10 +15,10 @@ import pytest
 from scipy import stats
 
 from robustness.cli import main
+from robustness.datasets.catalogue import published_images
 from robustness.report import published
 from robustness.report.analysis import FIT_COLUMNS, GAP_COLUMNS, INDEPENDENT_METHOD
 from robustness.report.published import (
-    KNOWN_SIZES,
     TableFormatError,
     analyze_published,
     published_accuracy_frame,
@@ -113,7 +113,7 @@ def test_renditions_use_their_clean_baseline_or_none(tmp_path):
     row = result.gaps.iloc[0]
     assert (row["shift"], row["baseline"], row["gap"]) == ("imagenet-r", "imagenet-r-clean",
                                                            pytest.approx(-45.0))
-    assert (row["n_baseline"], row["n_shift"]) == (KNOWN_SIZES["imagenet-r-clean"], 30_000)
+    assert (row["n_baseline"], row["n_shift"]) == (published_images("imagenet-r-clean"), 30_000)
     _, alone = analyze_published([val, r])
     assert alone.gaps.empty
     assert any("imagenet-r-clean was not given" in n for n in alone.notes)
@@ -513,8 +513,8 @@ def test_harness_written_threshold_table_gets_its_gap(tmp_path, capsys):
 def test_threshold_set_is_spelled_as_the_reader_spells_it(tmp_path):
     assert timm_set_name("x/results-imagenetv2-threshold-0.7.csv") == "imagenetv2-threshold0.7"
     assert timm_set_name("results-imagenetv2-threshold0.7.csv") == "imagenetv2-threshold0.7"
-    assert KNOWN_SIZES["imagenetv2-threshold0.7"] == 10_000
-    assert "imagenetv2-threshold-0.7" not in KNOWN_SIZES
+    assert published_images("imagenetv2-threshold0.7") == 10_000
+    assert published_images("imagenetv2-threshold-0.7") is None
     path = write_testbed(tmp_path, {"r50": {"val": 76.0,
                                             "imagenetv2-threshold-0.7-format-val": 72.0}})
     acc, _ = published.testbed_accuracy_frame(path)

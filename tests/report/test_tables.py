@@ -8,7 +8,11 @@ from fakes import GrayModel, GraySet
 from scipy.stats import binomtest
 
 from robustness.engine import EvalConfig, evaluate_unit
+from robustness.errors import UserInputError
 from robustness.report.tables import TIMM_COLUMNS, write_tables
+from robustness.report.tables import (
+    test_set_table as table_for,  # not a test: pytest collects test_*
+)
 from robustness.store import Store
 
 CFG = EvalConfig(batch_size=8, workers=0, device="cpu", progress=False)
@@ -49,8 +53,9 @@ def test_per_test_set_tables_match_hand_computed_values(tmp_path):
     assert val["param_count"].tolist() == [1.5, 2.5]
 
     v2 = pd.read_csv(tmp_path / "res" / "results-imagenetv2-matched-frequency.csv")
-    assert list(v2.columns) == TIMM_COLUMNS + ["top1_diff", "top5_diff", "rank_diff", "n", "top1_low",
-                                               "top1_high", "n_skipped", "partial"]
+    assert list(v2.columns) == TIMM_COLUMNS + ["top1_diff", "top5_diff", "rank_diff", "top5_diff_exact",
+                                               "rank_diff_exact", "n", "top1_low", "top1_high",
+                                               "n_skipped", "partial"]
     a, b = v2.iloc[0], v2.iloc[1]
     assert (a["model"], a["top1"], a["top1_diff"], a["rank_diff"], a["n"]) == ("gray.a", 75.0, -5.0, 0, 20)
     assert (b["model"], b["top1"], b["top1_diff"], b["rank_diff"]) == ("gray.b", 25.0, 5.0, 0)
@@ -78,3 +83,36 @@ def test_tables_are_rebuilt_from_the_store_alone(tmp_path):
     (tmp_path / "res" / "results-imagenetv2-matched-frequency.csv").unlink()
     write_tables(Store(tmp_path / "res"), tmp_path / "res")
     assert (tmp_path / "res" / "results-imagenetv2-matched-frequency.csv").read_bytes() == first
+
+
+def _units(rows):
+    """A hand-built units frame (what units_frame reads from a store): k1/k5 correct of n."""
+    out = pd.DataFrame(rows, columns=["model", "test_set", "baseline", "n", "k1", "k5"])
+    return out.assign(img_size=224, param_count=1.0, crop_pct=0.875, interpolation="bicubic",
+                      k1_all=out["k1"], k5_all=out["k5"], subset=False, n_skipped=0, partial="")
+
+
+def test_real_table_gets_timm_diff_columns_against_val():
+    # timm's results-imagenet-real.csv is differenced against results-imagenet.csv although
+    # ReaL is no shift of val; ours too. val: p 60 %, q 50 %; ReaL: p 62 %, q 65 % of 100.
+    units = _units([("p", "imagenet", None, 100, 60, 90), ("q", "imagenet", None, 100, 50, 80),
+                    ("p", "imagenet-real", None, 100, 62, 91), ("q", "imagenet-real", None, 100, 65, 85)])
+    real = table_for(units, "imagenet-real").set_index("model")
+    assert real.loc["q", "top1_diff"] == pytest.approx(15.0)
+    assert real.loc["q", "top5_diff"] == pytest.approx(5.0) == real.loc["q", "top5_diff_exact"]
+    assert real.loc["q", "rank_diff"] == 1 and real.loc["p", "rank_diff"] == -1
+    assert "top1_diff" not in table_for(units, "imagenet").columns
+
+
+def test_diff_rule_option_puts_exact_values_in_timm_columns():
+    # val: a and b tie on top1; sorted b (top5 95) before a (90); timm's run order a, b
+    units = _units([("a", "imagenet", None, 100, 70, 90), ("b", "imagenet", None, 100, 70, 95),
+                    ("a", "imagenetv2-matched-frequency", "imagenet", 100, 60, 80),
+                    ("b", "imagenetv2-matched-frequency", "imagenet", 100, 50, 85)])
+    timm = table_for(units, "imagenetv2-matched-frequency").set_index("model")
+    exact = table_for(units, "imagenetv2-matched-frequency", diff_rule="exact").set_index("model")
+    # a is ranked 1 in the sorted val table; timm reads the run file's row 1, which is b
+    assert timm.loc["a", "top5_diff"] == pytest.approx(80.0 - 95.0)
+    assert timm.loc["a", "top5_diff_exact"] == exact.loc["a", "top5_diff"] == pytest.approx(80.0 - 90.0)
+    with pytest.raises(UserInputError, match="diff rule"):
+        table_for(units, "imagenetv2-matched-frequency", diff_rule="nearest")

@@ -9,8 +9,10 @@ from robustness.stats.corruption import (
     COMMON_CORRUPTIONS,
     alexnet_errors,
     corruption_error,
+    relative_corruption_error,
     severity_curves,
     summarize_corruptions,
+    unnormalized_mce,
 )
 
 # Spot values from the ImageNet-C README table (fractions), re-typed here independently.
@@ -46,7 +48,7 @@ def _direct_metrics(acc_by_severity, clean_acc):
             model_sum += error
             alex_sum += alex
             model_rel += error - (1 - clean_acc / 100)
-            alex_rel += alex - 0.4348
+            alex_rel += alex - 0.435  # the paper's AlexNet clean error, 43.5%
             raw.append(error)
         ces.append(model_sum / alex_sum)
         relative_ces.append(model_rel / alex_rel)
@@ -112,3 +114,32 @@ def test_missing_corruption_and_percent_inputs_raise_clear_errors():
         summarize_corruptions(errors)
     with pytest.raises(ValueError, match="fractions"):
         corruption_error({"fog": np.full(5, 45.0)}, "fog")
+
+
+def test_unnormalized_mce_15_is_the_paper_and_19_is_imagenet_c_test_py():
+    # ImageNet-C/test.py: per corruption the mean error over severities 1..5, then the mean
+    # over its list of 19 distortions, printed as "mCE (unnormalized by AlexNet errors)".
+    rng = np.random.default_rng(7)
+    errors = {c: rng.uniform(0.1, 0.9, 5) for c in ALL_CORRUPTIONS}
+    per_corruption = [np.mean(errors[c]) for c in ALL_CORRUPTIONS]
+    summary = summarize_corruptions(errors)
+    assert summary.unnormalized_mce == pytest.approx(np.mean(per_corruption[:15]), rel=1e-12)
+    assert summary.unnormalized_mce_19 == pytest.approx(np.mean(per_corruption), rel=1e-12)
+    assert unnormalized_mce(errors, ALL_CORRUPTIONS) == pytest.approx(np.mean(per_corruption))
+    only_15 = summarize_corruptions({c: errors[c] for c in COMMON_CORRUPTIONS})
+    assert only_15.unnormalized_mce_19 is None
+
+
+def test_the_corruption_lists_are_the_generators():
+    import corruptions
+
+    assert COMMON_CORRUPTIONS is corruptions.COMMON and ALL_CORRUPTIONS is corruptions.ALL
+
+
+def test_alexnet_clean_error_is_the_published_43_5_percent():
+    # the paper's Table 1 and ImageNet-C-bar's mCE_baseline_imagenet.p ("clean": 43.5)
+    assert ALEXNET_CLEAN_ERROR == 0.435
+    errors = alexnet_errors()
+    fog = errors["fog"]
+    by_hand = (fog - 0.30).sum() / (fog - 0.435).sum()
+    assert relative_corruption_error(errors, 0.30, "fog") == pytest.approx(by_hand, rel=1e-12)

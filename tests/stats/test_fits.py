@@ -100,3 +100,44 @@ def test_testbed_effective_robustness_on_imagenetv2_averages_near_zero(testbed):
     # within a fraction of a percentage point on average.
     assert abs(er.mean()) < 0.002
     assert np.abs(er).mean() < 0.01
+
+
+def _testbed_rule_slope(acc_orig, acc_new, kind):
+    """imagenet-testbed's behaviour written out: transform without clipping (0 -> -inf,
+    1 -> +inf), drop every model whose transformed values are not finite, then OLS."""
+    with np.errstate(divide="ignore"):
+        f = stats.norm.ppf if kind == "probit" else lambda p: np.log(p / (1 - p))
+        x, y = f(np.asarray(acc_orig)), f(np.asarray(acc_new))
+    keep = np.isfinite(x) & np.isfinite(y)
+    return stats.linregress(x[keep], y[keep]).slope, np.flatnonzero(~keep)
+
+
+@pytest.mark.parametrize("kind", ["probit", "logit"])
+def test_models_at_exactly_0_or_1_are_left_out_by_default_as_the_testbed_does(kind):
+    acc_orig = np.array([0.60, 0.70, 0.75, 0.80, 0.90, 1.00])
+    acc_new = np.array([0.30, 0.42, 0.00, 0.55, 0.71, 0.93])
+    expected_slope, expected_out = _testbed_rule_slope(acc_orig, acc_new, kind)
+    fit = fit_line(acc_orig, acc_new, kind, n_bootstrap=50)
+    assert fit.excluded == tuple(expected_out) == (2, 5) and fit.n_models == 4
+    assert fit.slope == pytest.approx(expected_slope, rel=1e-12) and not fit.clipped
+    clipped = fit_line(acc_orig, acc_new, kind, n_bootstrap=0, clip_extremes=True)
+    by_hand = stats.linregress(transform(np.clip(acc_orig, 1e-4, 1 - 1e-4), kind),
+                               transform(np.clip(acc_new, 1e-4, 1 - 1e-4), kind)).slope
+    assert clipped.slope == pytest.approx(by_hand, rel=1e-12)
+    assert clipped.excluded == () and clipped.clipped and clipped.n_models == 6
+    linear = fit_line(acc_orig, acc_new, "linear", n_bootstrap=0)  # 0 and 1 are ordinary there
+    assert linear.excluded == () and linear.n_models == 6
+    with pytest.raises(ValueError, match="at least 3 models"):
+        fit_line([0.5, 0.6, 1.0, 0.0], [0.4, 0.5, 0.6, 0.7], kind, n_bootstrap=0)
+
+
+def test_testbed_imagenet_a_fit_leaves_out_resnet50_at_0_percent(testbed):
+    both = testbed[["model", "val", "imagenet-a"]].dropna()
+    x, y = both["val"].to_numpy() / 100, both["imagenet-a"].to_numpy() / 100
+    expected_slope, expected_out = _testbed_rule_slope(x, y, "probit")
+    fit = fit_line(x, y, "probit", n_bootstrap=0)
+    assert [both["model"].iloc[i] for i in fit.excluded] == ["resnet50"]
+    assert fit.excluded == tuple(expected_out)
+    assert fit.slope == pytest.approx(expected_slope, rel=1e-12)
+    clipped = fit_line(x, y, "probit", n_bootstrap=0, clip_extremes=True)
+    assert abs(fit.slope - clipped.slope) > 0.004  # 0.4662 against 0.4611

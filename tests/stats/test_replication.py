@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from robustness.errors import UserInputError
 from robustness.stats.replication import (
     extrapolate_in_annotators,
     frequency_bins,
@@ -29,9 +30,62 @@ def test_post_stratified_accuracy_by_hand():
     correct_new = np.array([1, 0, 1, 1, 1])
     value = post_stratified_accuracy(correct_new, strata_new, strata_orig, n_strata=2)
     assert value[0] == pytest.approx(0.75 * 0.5 + 0.25 * 1.0)
-    # a stratum without new images is dropped and the rest renormalised
-    value = post_stratified_accuracy(correct_new, strata_new, np.array([0, 2, 2, 1]), n_strata=3)
+    # stratum 2 holds originals but no new images: "drop" leaves it out and renormalises ...
+    value = post_stratified_accuracy(correct_new, strata_new, np.array([0, 2, 2, 1]), n_strata=3,
+                                     uncovered_strata="drop")
     assert value[0] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
+    # ... "zero" (the default) counts it as accuracy 0 with its original weight 2/4
+    value = post_stratified_accuracy(correct_new, strata_new, np.array([0, 2, 2, 1]), n_strata=3)
+    assert value[0] == pytest.approx(0.25 * 0.5 + 0.25 * 1.0 + 0.5 * 0.0)
+
+
+def _run_jackknife_adjusted_accuracy(sel_freq_orig, sel_freq_new, correct_new):
+    """MadryLab run_jackknife.py's ``adjusted_accuracy`` on one classifier, written out with
+    pandas as it does: the original set's histogram of selection frequencies times the new
+    set's accuracy per frequency, aligned on the frequency and summed (NaN skipped)."""
+    import pandas as pd
+
+    v1_hist = pd.Series(sel_freq_orig).value_counts()
+    v1_hist = v1_hist / v1_hist.sum()
+    v2_hist = pd.DataFrame({"f": sel_freq_new, "correct": correct_new}).groupby("f")["correct"].mean()
+    return float(v2_hist.mul(v1_hist, axis=0).sum())
+
+
+def test_zero_rule_reproduces_run_jackknife_on_a_hand_built_case():
+    n = 5  # votes per image; strata are the exact counts 0..5, as sel_freq = count / n
+    selected_orig = np.array([5, 5, 4, 4, 4, 3, 2, 1, 1, 0])  # counts 2, 1 and 0: no new image
+    selected_new = np.array([5, 5, 5, 4, 4, 3, 3, 3])
+    correct_new = np.array([1, 1, 0, 1, 0, 0, 1, 0])
+    expected = _run_jackknife_adjusted_accuracy(selected_orig / n, selected_new / n, correct_new)
+    ours = post_stratified_accuracy(correct_new, selected_new, selected_orig, n + 1)[0]
+    assert ours == pytest.approx(expected, rel=1e-12)
+    # by hand: P_orig(5)=.2 acc 2/3, P(4)=.3 acc 1/2, P(3)=.1 acc 1/3; 40% uncovered count 0
+    assert expected == pytest.approx(0.2 * 2 / 3 + 0.3 * 0.5 + 0.1 / 3)
+    dropped = post_stratified_accuracy(correct_new, selected_new, selected_orig, n + 1,
+                                       uncovered_strata="drop")[0]
+    assert dropped == pytest.approx(expected / 0.6)
+    with pytest.raises(UserInputError, match="uncovered_strata"):
+        post_stratified_accuracy(correct_new, selected_new, selected_orig, n + 1, uncovered_strata="x")
+
+
+def test_replication_gaps_report_the_uncovered_fraction_and_the_other_rule():
+    n = 5
+    selected_orig = np.repeat([5, 4, 3, 2, 1, 0], 20)  # counts 0..2 never among the new images
+    correct_orig = np.tile([1, 1, 1, 0], 30).astype(bool)
+    selected_new = np.repeat([5, 4, 3], 20)
+    correct_new = np.tile([1, 0], 30).astype(bool)
+    kwargs = dict(n_resamples=50, n_draws=4, seed=3)
+    zero = replication_gaps(correct_orig, selected_orig, np.full(120, n), correct_new,
+                            selected_new, np.full(60, n), **kwargs)
+    drop = replication_gaps(correct_orig, selected_orig, np.full(120, n), correct_new,
+                            selected_new, np.full(60, n), uncovered_strata="drop", **kwargs)
+    assert zero.uncovered_strata == "zero" and drop.uncovered_strata == "drop"
+    assert zero.uncovered_fraction == pytest.approx(0.5) == drop.uncovered_fraction
+    # every image has exactly n votes, so A(n) is deterministic: half the weight counts 0
+    assert zero.adjusted_accuracy.estimate == pytest.approx(0.5 * drop.adjusted_accuracy.estimate)
+    assert zero.corrected_gap_other_rule == pytest.approx(drop.corrected_gap.estimate)
+    assert drop.corrected_gap_other_rule == pytest.approx(zero.corrected_gap.estimate)
+    assert any("50.0% of original images" in note for note in zero.notes)
 
 
 def test_weighted_rows_match_duplicated_images():
@@ -117,8 +171,8 @@ def test_corrected_gap_recovers_the_true_gap_and_the_naive_one_does_not():
         gaps = replication_gaps(**simulate_replication(rng), n_resamples=200, n_draws=8, seed=rep)
         for name in covered:
             interval = getattr(gaps, name)
-            covered[name] += bool(interval.contains(TRUE_GAP))
-            errors[name].append(interval.estimate - TRUE_GAP)
+            covered[name] += bool(interval.contains(-TRUE_GAP))  # new minus original
+            errors[name].append(-(interval.estimate + TRUE_GAP))  # > 0: a drop overstated
     coverage = {name: hits / repetitions for name, hits in covered.items()}
     print(f"coverage of the true gap {TRUE_GAP} by 95% intervals over {repetitions} runs: {coverage}; "
           f"mean error: { {k: round(float(np.mean(v)), 4) for k, v in errors.items()} }")

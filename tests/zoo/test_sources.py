@@ -165,7 +165,8 @@ def test_duplicate_and_malformed_prefixes_raise(toy) -> None:
         source.prefix = prefix
         with pytest.raises(ValueError, match=message):
             register_source(source)
-    assert SOURCES["toy:"] is toy and set(SOURCES) == {"", "tv:", "local-dir:", "toy:"}
+    assert SOURCES["toy:"] is toy and set(SOURCES) == {"", "tv:", "local-dir:", "openclip:",
+                                               "openclip-local:", "hf:", "toy:"}
     with pytest.raises(TypeError, match="load"):
         register_source(type("NoLoad", (), {"prefix": "noload:", "name": "n", "owns": None,
                                             "parse": None, "canonical": None, "expand": None})())
@@ -191,6 +192,12 @@ def test_unregistered_prefix_is_unknown_and_lists_the_known_ones() -> None:
         ("timm:resnet50", "timm", ModelName("timm", "resnet50")),
         ("tv:resnet50.IMAGENET1K_V2", "torchvision", ModelName("torchvision", "resnet50", "IMAGENET1K_V2", "tv:")),
         ("local-dir:/m/a.b", "local-dir", ModelName("local-dir", "/m/a.b", "", "local-dir:")),
+        ("openclip:ViT-B-32.openai", "openclip", ModelName("openclip", "ViT-B-32", "openai", "openclip:")),
+        ("openclip:ViT-B-32.openai@simple", "openclip",
+         ModelName("openclip", "ViT-B-32", "openai@simple", "openclip:")),
+        ("openclip-local:/m/c@simple", "openclip-local",
+         ModelName("openclip-local", "/m/c@simple", "", "openclip-local:")),
+        ("hf:google/vit-base-patch16-224", "hf", ModelName("hf", "google/vit-base-patch16-224", "", "hf:")),
     ],
 )
 def test_builtin_sources_parse_and_spell_names_back(name: str, source: str, parsed: ModelName) -> None:
