@@ -11,7 +11,8 @@
   against the probit line fitted on the models *not* tuned on the original
   test set, with a bootstrap interval over images; a model is flagged when
   the whole interval lies below zero (it sits below the line: benchmark
-  overfitting).
+  overfitting). Zero-shot models (the demo's CLIP) are placed against that line,
+  not fitted: ``training`` and ``in_fit`` say which is which.
 * ``families.csv``: each family's mean MatchedFrequency gap and its
   difference to the untuned families' mean gap, with a bootstrap interval
   over images; a family is flagged when that interval lies below zero.
@@ -42,7 +43,9 @@ def _predict(folder: Path, images: Images, batch_size: int = 500) -> np.ndarray:
 
     from robustness.zoo import load_model
 
-    model = load_model(f"local-dir:{folder}", device="cpu")
+    from .clip import model_reference
+
+    model = load_model(model_reference(folder), device="cpu")
     out = []
     with torch.inference_mode():
         for i in range(0, len(images), batch_size):
@@ -185,7 +188,8 @@ def _correctness(out: Path, models: list[str], test_set: str) -> np.ndarray:
 
 def adaptivity_tables(out: Path, tuned: dict[str, bool], family: dict[str, str],
                       shift: str = "imagenetv2-matched-frequency", n_boot: int = 1000,
-                      seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      seed: int = 0, zero_shot: set[str] | frozenset[str] = frozenset()
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Benchmark-overfitting diagnostics, with intervals from one bootstrap over images.
 
     Every resample redraws the images of the original set and of ``shift``
@@ -194,12 +198,14 @@ def adaptivity_tables(out: Path, tuned: dict[str, bool], family: dict[str, str],
     the untuned models (flagged when its interval lies below 0). Per family:
     its mean gap minus the untuned families' mean gap (flagged when the
     interval lies below 0: the family falls further than its peers).
+    ``zero_shot`` models are left out of the line and of the peers (a model of
+    another kind, placed against the line of the ImageNet-trained models).
     """
     from robustness.stats import effective_robustness, fit_line, resample_counts
 
     models = sorted(tuned)
     c_o, c_n = _correctness(out, models, "imagenet"), _correctness(out, models, shift)
-    base = np.array([not tuned[m] for m in models])
+    base = np.array([not tuned[m] and m not in zero_shot for m in models])
     rng = np.random.default_rng(seed)
     w_o = np.vstack([np.ones((1, len(c_o))), resample_counts(len(c_o), n_boot, rng)])
     w_n = np.vstack([np.ones((1, len(c_n))), resample_counts(len(c_n), n_boot, rng)])
@@ -213,6 +219,8 @@ def adaptivity_tables(out: Path, tuned: dict[str, bool], family: dict[str, str],
         "model": models, "tuned_on_test": [tuned[m] for m in models], "shift": shift,
         "fit_models": "untuned", "effective_robustness": PCT * er[0], "er_low": PCT * lo,
         "er_high": PCT * hi, "flagged": hi < 0,
+        "training": ["zero-shot" if m in zero_shot else "imagenet-trained" for m in models],
+        "in_fit": base,
     })
     fam = {m: family[m] for m in models}
     gap = a_n - a_o

@@ -11,12 +11,16 @@ Stages (each timed; every long step shows a progress bar):
    original set with the on-disk builder (``tiny-imagenet`` preset, PNG).
 4. **zoo**     train the tiny models (or reuse them) and save them as timm
    export folders; one family is tuned on the original test set.
+   **clip**    train a tiny CLIP contrastively on the train images and captions
+   naming their class (or reuse it; :mod:`robustness.demo.clip`), saved in
+   open_clip's folder layout: a zero-shot model, placed against the line.
 5. **eval**    evaluate every model on every set through the engine, loading
-   models with ``local-dir:`` exactly as a user's downloaded weights.
+   models with ``local-dir:`` (``openclip-local:`` for the CLIP) exactly as a
+   user's downloaded weights.
 6. **report**  tables, gaps, fits, corruption metrics, plots, the selection-
    bias analysis and ``truth.csv``.
 
-The world and the zoo are cached under ``cache`` keyed by their settings;
+The world, the zoo and the CLIP are cached under ``cache``, each keyed by its own settings;
 evaluation resumes from the store. The same seed gives the same CSVs.
 """
 
@@ -34,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .clip import TinyClipSpec, is_clip_folder, model_reference
 from .collect import CLASS_INDICES, Images, candidates, class_wnids, original_set, pool_table
 from .models import SPECS, TinyModelSpec
 
@@ -69,6 +74,8 @@ class DemoConfig:
     epochs_scale: float = 1.0  # multiplies every model's epochs (reduced worlds train less)
     batch_size: int = 250
     workers: int = 2
+    zero_shot: bool = True  # also train the tiny CLIP (robustness.demo.clip); needs open_clip
+    clip_epochs: int = TinyClipSpec.epochs  # the CLIP's passes over the train split
 
     def world_key(self) -> str:
         keys = ("seed", "n_classes", "train_per_class", "original_per_class", "pool_b_per_class",
@@ -80,6 +87,16 @@ class DemoConfig:
         keys = ("models", "tuned_family", "tune_epochs", "tune_repeats", "epochs_scale")
         return _digest({"world": self.world_key(), **{k: getattr(self, k) for k in keys}})
 
+    def clip_key(self) -> str:
+        """The CLIP's own cache key (the world and its spec): the zoo's key does not change."""
+        return _digest({"world": self.world_key(), "clip": asdict(clip_spec(self))})
+
+
+def clip_spec(cfg: DemoConfig) -> TinyClipSpec:
+    """The demo's CLIP: ``cfg.clip_epochs`` epochs, its seed offset by the demo's."""
+    base = TinyClipSpec()
+    return replace(base, seed=base.seed + cfg.seed, epochs=cfg.clip_epochs)
+
 
 def reduced_config(seed: int = 0) -> DemoConfig:
     """A small world for tests: same code path, fewer images, corruptions and models."""
@@ -88,7 +105,7 @@ def reduced_config(seed: int = 0) -> DemoConfig:
         corrupted_per_class=4, truth_per_class=100, truth_pool_factor=2,
         corruptions=("gaussian_noise", "defocus_blur", "fog", "contrast"), severities=(1, 3, 5),
         models=("demo-resnet", "demo-convnext-xs", "demo-convnext-s", "demo-vit", "demo-deit"),
-        epochs_scale=0.8, batch_size=200, workers=1,
+        epochs_scale=0.8, batch_size=200, workers=1, clip_epochs=6,
     )  # fmt: skip
 
 
@@ -261,6 +278,35 @@ def train_zoo(cfg: DemoConfig, world: Path, zoo: Path, progress: bool = True) ->
     return folders
 
 
+def train_zero_shot(cfg: DemoConfig, world: Path, cache: Path, progress: bool = True,
+                    echo: Callable[[str], None] = print) -> list[Path]:
+    """Train (or reuse) the tiny CLIP into ``cache/clip-<clip_key>/``; [] when ``cfg.zero_shot``
+    is off or open_clip is not installed (the demo then runs without it)."""
+    from importlib.util import find_spec
+
+    from .clip import train_clip_folder
+
+    if not cfg.zero_shot:
+        return []
+    if find_spec("open_clip") is None:
+        echo("[demo] no zero-shot model: open_clip is not installed "
+             "(pip install 'robustness-harness[clip]')")
+        return []
+    spec = clip_spec(cfg)
+    folder = cache / f"clip-{cfg.clip_key()}" / spec.name
+    if is_clip_folder(folder):  # trained before: reused
+        return [folder]
+    train_set = load_images(world / "train.npz")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return [train_clip_folder(spec, train_set.pixels, train_set.nuisances.label, cfg.n_classes,
+                              folder, progress)]
+
+
+def _family(folder: Path) -> str:
+    """A demo model's family: its zoo spec's, or the CLIP's."""
+    return TinyClipSpec.family if is_clip_folder(folder) else _spec(folder.name).family
+
+
 def _tuned_on_test(cfg, spec, epochs, train_set, orig, progress):
     """The planted benchmark overfitting: tune against the original test set.
 
@@ -295,7 +341,7 @@ def evaluate(cfg: DemoConfig, world: Path, zoo_folders: list[Path], out: Path, p
 
     config = EvalConfig(batch_size=cfg.batch_size, workers=0, device="cpu", precision="fp32",
                         progress=progress, checkpoint_every=10_000)
-    models = [f"local-dir:{f}" for f in zoo_folders]
+    models = [model_reference(f) for f in zoo_folders]
     names = test_set_names(cfg)
     # the world covers 10 of the 1000 classes: its sets are deliberately partial copies
     options = {name: {"allow_partial": True} for name in names}
@@ -312,14 +358,16 @@ def evaluate(cfg: DemoConfig, world: Path, zoo_folders: list[Path], out: Path, p
 def report(cfg: DemoConfig, world: Path, folders: list[Path], out: Path) -> dict[str, Any]:
     """Standard report from the store, then truth.csv and adaptivity.csv."""
     from robustness.report.analysis import AnalysisOptions
-    from robustness.report.writer import write_report
     from robustness.report.tables import units_frame
+    from robustness.report.writer import write_report
     from robustness.store import Store
 
     from .report import adaptivity_tables, corrected_gaps, true_accuracies, truth_table
 
-    tuned = {f.name: _spec(f.name).family == cfg.tuned_family for f in folders}
-    untuned = ",".join(name for name, t in tuned.items() if not t)
+    family = {f.name: _family(f) for f in folders}
+    tuned = {name: fam == cfg.tuned_family for name, fam in family.items()}
+    zero_shot = {f.name for f in folders if is_clip_folder(f)}
+    untuned = ",".join(name for name, t in tuned.items() if not t and name not in zero_shot)
     store = Store(out)
     write_report(store, out, AnalysisOptions(fit_models=untuned, seed=cfg.seed, html=True))
     units = units_frame(store)
@@ -328,8 +376,7 @@ def report(cfg: DemoConfig, world: Path, folders: list[Path], out: Path) -> dict
     corrected = corrected_gaps(out, world, [f.name for f in folders], cfg.seed)
     table = truth_table(units, gaps, truth, corrected, tuned)
     table.to_csv(out / "truth.csv", index=False, float_format="%.3f")
-    family = {f.name: _spec(f.name).family for f in folders}
-    adapt, families = adaptivity_tables(out, tuned, family, seed=cfg.seed)
+    adapt, families = adaptivity_tables(out, tuned, family, seed=cfg.seed, zero_shot=zero_shot)
     adapt.to_csv(out / "adaptivity.csv", index=False, float_format="%.3f")
     families.to_csv(out / "families.csv", index=False, float_format="%.3f")
     return {"truth": table, "adaptivity": adapt, "families": families, "tuned": tuned}
@@ -350,6 +397,7 @@ def summary_text(result: dict[str, Any]) -> str:
             f"{r['measured_top1']:6.1f} {r['measured_gap']:6.1f} [{r['gap_low']:5.1f}, {r['gap_high']:5.1f}] "
             f"{r['corrected_gap']:9.1f} {r['true_distribution_gap']:9.1f} "
             f"{er.loc[m, 'effective_robustness']:6.1f} {'*' if er.loc[m, 'flagged'] else ''}"
+            + ("zero-shot, not in the fit" if er.loc[m, "training"] == "zero-shot" else "")
         )
     for f in result["families"].itertuples(index=False):
         lines.append(f"family {f.family:14s} mean gap {f.mean_gap:6.1f}, minus untuned families "
@@ -383,13 +431,14 @@ def run_demo(cfg: DemoConfig | None = None, out: str | Path = "results/demo",
     timer.run("recollect", lambda: recollect(cfg, world))
     timer.run("corrupt", lambda: corrupt(cfg, world, progress))
     folders = timer.run("zoo", lambda: train_zoo(cfg, world, cache / f"zoo-{cfg.zoo_key()}", progress))
+    folders += timer.run("clip", lambda: train_zero_shot(cfg, world, cache, progress, echo))
     timer.run("eval", lambda: evaluate(cfg, world, folders, out, progress))
     result = timer.run("report", lambda: report(cfg, world, folders, out))
     result["times"] = dict(timer.times)
     echo("")
     echo(summary_text(result))
     echo(f"\n[demo] total {sum(timer.times.values()):.1f} s; results in {out}/ "
-         "(results-*.csv, gaps.csv, fits.csv, corruptions.csv, truth.csv, adaptivity.csv, families.csv, plots/)")
+         "(results-*.csv, gaps.csv, fits.csv, corruptions.csv, truth.csv, adaptivity.csv, families.csv, plots/, html/index.html)")
     return result
 
 
