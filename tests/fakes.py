@@ -7,6 +7,7 @@ chosen labels, so the expected accuracy is known by construction.
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from PIL import Image
 
 from robustness.datasets.base import BadImageError, Scoring, TestSetInfo
 from robustness.datasets.classes import imagenet_wnids
+from robustness.zoo import EvalTransform, ModelName, UnknownModelError
 
 
 class GrayNet(torch.nn.Module):
@@ -93,3 +95,37 @@ def gray_val_tree(root: Path, classes: range, per_class: int = 3) -> Path:
         for i in range(per_class):
             Image.new("RGB", (10, 8), (c, c, c)).save(folder / f"img{i}.png")
     return root
+
+
+class NetworkSource:
+    """A model source (``robustness.zoo.ModelSource``) over fixed networks: ``<prefix>ARCH``
+    builds ``networks[ARCH]()``, stored as ``<prefix>ARCH.v1``, with 8 px inputs in [0, 1]
+    (no resize, no normalisation). Register it with ``robustness.zoo.register_source``."""
+
+    def __init__(self, prefix: str, networks: dict):
+        self.prefix, self.name, self.networks = prefix, prefix.rstrip(":"), dict(networks)
+
+    def owns(self, name: str) -> bool:
+        return name.startswith(self.prefix)
+
+    def parse(self, name: str):
+        arch, _, tag = name.removeprefix(self.prefix).partition(".")
+        return ModelName(self.name, arch, tag, self.prefix)
+
+    def canonical(self, name: str, check_label_space: bool = False) -> str:
+        arch = self.parse(name).architecture
+        if arch not in self.networks:
+            raise UnknownModelError(f"{name!r}: no such toy model")
+        return f"{self.prefix}{arch}.v1"
+
+    def expand(self, pattern: str) -> list[str]:
+        names = (f"{self.prefix}{a}.v1" for a in self.networks)
+        return [n for n in names if fnmatch.fnmatch(n, pattern)]
+
+    def load(self, name, weights, pretrained, use_test_size):
+        transform = EvalTransform(resize_size=8, crop_size=8, interpolation="bilinear",
+                                  mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+        fields = {"name": self.canonical(name), "num_classes": 1000, "weights": "none",
+                  "weights_sha256": None}
+        return self.networks[self.parse(name).architecture](), transform, fields
+

@@ -11,10 +11,10 @@ toy model reads the class an image encodes in its colour and errs on images whos
 
 from __future__ import annotations
 
-import fnmatch
 import shlex
 import shutil
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,18 +22,13 @@ import pandas as pd
 import pytest
 import torch
 from dataset_trees import write_objectnet_mappings
+from fakes import NetworkSource
 from PIL import Image
 
 from robustness.cli import main
 from robustness.datasets.catalogue import baseline_of, default_selection, parse_set_name
 from robustness.datasets.classes import imagenet_wnids, subset_wnids, wnid_to_index
-from robustness.zoo import (
-    EvalTransform,
-    ModelName,
-    UnknownModelError,
-    register_source,
-    unregister_source,
-)
+from robustness.zoo import register_source, unregister_source
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = {"t20": 20, "t70": 70, "t120": 120, "t170": 170}
@@ -55,33 +50,6 @@ class ThresholdNet(torch.nn.Module):
         encoded = rgb[:, 0] + 256 * rgb[:, 1]
         predicted = torch.where(rgb[:, 2] < self.threshold, (encoded + 500) % 1000, encoded)
         return -(torch.arange(1000, dtype=x.dtype)[None, :] - predicted[:, None]).abs()
-
-
-class ThresholdSource:
-    prefix, name = "threshold:", "threshold"
-
-    def owns(self, name: str) -> bool:
-        return name.startswith(self.prefix)
-
-    def parse(self, name: str) -> ModelName:
-        arch, _, tag = name.removeprefix(self.prefix).partition(".")
-        return ModelName(self.name, arch, tag, self.prefix)
-
-    def canonical(self, name: str, check_label_space: bool = False) -> str:
-        arch = self.parse(name).architecture
-        if arch not in THRESHOLDS:
-            raise UnknownModelError(f"{name!r}: no such toy model")
-        return f"{self.prefix}{arch}.v1"
-
-    def expand(self, pattern: str) -> list[str]:
-        return [n for n in (f"{self.prefix}{a}.v1" for a in THRESHOLDS) if fnmatch.fnmatch(n, pattern)]
-
-    def load(self, name, weights, pretrained, use_test_size):
-        transform = EvalTransform(resize_size=8, crop_size=8, interpolation="bilinear",
-                                  mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
-        fields = {"name": self.canonical(name), "num_classes": 1000, "weights": "none",
-                  "weights_sha256": None}
-        return ThresholdNet(THRESHOLDS[self.parse(name).architecture]), transform, fields
 
 
 def encoded_png(path: Path, index: int, difficulty: int) -> None:
@@ -134,7 +102,8 @@ def make_command(target: str, **variables: str) -> list[str]:
 
 @pytest.fixture
 def threshold_source():
-    register_source(ThresholdSource())
+    register_source(NetworkSource("threshold:", {arch: partial(ThresholdNet, t)
+                                                 for arch, t in THRESHOLDS.items()}))
     try:
         yield
     finally:
