@@ -41,6 +41,13 @@ _LAZY = {
     "corrupt_batch": "corruptions.batched",  # batched torch path (imports torch)
     "CorruptedDataset": "corruptions.inmemory",  # in-memory mode for the evaluation engine
     "DeviceCorruptor": "corruptions.inmemory",
+    # ImageNet-P (corruptions/imagenet_p): frame sequences, mp4 files (PyAV), builder, in-memory
+    "perturbation_sequence": "corruptions.imagenet_p",
+    "IMAGENET_P_FRAMES": "corruptions.imagenet_p",  # {perturbation: frame count}, all 14 types
+    "write_sequence_mp4": "corruptions.imagenet_p",
+    "read_sequence": "corruptions.imagenet_p",
+    "build_imagenet_p": "corruptions.imagenet_p",
+    "PerturbedSequenceDataset": "corruptions.imagenet_p",
 }
 
 

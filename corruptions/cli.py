@@ -1,4 +1,5 @@
-"""Command line: ``python -m corruptions build SRC OUT ...`` and ``python -m corruptions list``.
+"""Command line: ``python -m corruptions build SRC OUT ...``, ``python -m corruptions list`` and
+``python -m corruptions imagenet-p SRC OUT ...`` (ImageNet-P videos, :mod:`corruptions.imagenet_p`).
 
 Both run here, in this process. The cluster build (a Slurm job array, ``--executor slurm``)
 is a subcommand of the harness, ``robustness build SRC OUT ... --executor slurm``, with the
@@ -79,6 +80,26 @@ def _parser() -> argparse.ArgumentParser:
                        help=argparse.SUPPRESS)  # fmt: skip
 
     sub.add_parser("list", help="print the available corruptions (held-out ones marked)")
+
+    p = sub.add_parser("imagenet-p", help="write OUT/<perturbation>[_<difficulty>]/<wnid>/<stem>.mp4",
+                       description="ImageNet-P: one mp4 sequence per image and perturbation, "
+                       "faithful to make_imagenet_p.py (needs PyAV: the imagenet-p extra). "
+                       "Resumes when rerun with the same seed; writes OUT/manifest.json.")  # fmt: skip
+    p.add_argument("src", help="folder with one sub-folder per class (e.g. ImageNet val)")
+    p.add_argument("out", help="output folder")
+    p.add_argument("--perturbations", default="all",
+                   help="all (14) | test (10) | held-out (4) | noise | comma-separated names")  # fmt: skip
+    p.add_argument("--difficulties", default="1",
+                   help="noise levels of the noise types, e.g. 1-3; other types have one sequence")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="run seed (per-sequence seeds derive from it)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--classes", default=None, help="comma-separated class folders (default: all)")
+    p.add_argument("--shard", default=None, help="i/n: every n-th image starting at i (0-based)")
+    p.add_argument("--skip-bad-images", action="store_true", help="skip unreadable source images")
+    p.add_argument("--force", action="store_true", help="write into OUT despite another seed there")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--fast-encode", action="store_true",
+                   help="let x264 use its assembly: 2-4x faster, but files are not byte-reproducible")  # fmt: skip
     return parser
 
 
@@ -93,6 +114,9 @@ def _run(args: argparse.Namespace) -> int:
         for name, c in sorted(registry().items()):
             mark = " (held-out)" if name in HELD_OUT else ""
             print(f"{name:20s} {c.family}{mark}")
+        return 0
+    if args.command == "imagenet-p":
+        run_imagenet_p(args)
         return 0
     given = {k: v for k, v in vars(args).items() if k.startswith("cluster_") and v}
     if given and given != {"cluster_executor": "local"}:  # `--executor local` is this process
@@ -123,6 +147,25 @@ def run_local_build(args: argparse.Namespace) -> BuildReport:
     )
     print(
         f"{report.n_images} images: {report.n_written} files written, "
+        f"{report.n_existing} already present, {len(report.bad_files)} bad images skipped; "
+        f"manifest: {report.manifest_path}"
+    )
+    return report
+
+
+def run_imagenet_p(args: argparse.Namespace) -> BuildReport:
+    """``python -m corruptions imagenet-p``: :func:`corruptions.imagenet_p.build_imagenet_p`."""
+    from .imagenet_p import build_imagenet_p  # imported here: PyAV is an optional extra
+
+    report = build_imagenet_p(
+        args.src, args.out, perturbations=args.perturbations, difficulties=args.difficulties,
+        seed=args.seed, workers=args.workers,
+        classes=args.classes.split(",") if args.classes else None, shard=args.shard,
+        skip_bad_images=args.skip_bad_images, force=args.force, progress=not args.no_progress,
+        reproducible=not args.fast_encode,
+    )  # fmt: skip
+    print(
+        f"{report.n_images} images: {report.n_written} videos written, "
         f"{report.n_existing} already present, {len(report.bad_files)} bad images skipped; "
         f"manifest: {report.manifest_path}"
     )

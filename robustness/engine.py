@@ -29,6 +29,7 @@ from torchvision.transforms.functional import pil_to_tensor
 from tqdm.auto import tqdm
 
 from corruptions.errors import UserInputError
+from corruptions.threads import init_worker_process
 
 from . import __version__
 from .datasets.base import BadImageError, LayoutError, score_logits
@@ -326,7 +327,7 @@ def _compute_unit(model: Any, test_set: Any, unit: UnitDir, key: str, config: Ev
     t0 = time.perf_counter()
     records, skipped, resumed_from = _checkpointed_records(model, test_set, unit, config, device,
                                                            precision)
-    if len(records.get("index", [])) == 0:
+    if not records["evaluated"].any():
         raise RuntimeError(f"no images could be evaluated in {test_set.info.root}")
     meta = unit_meta(model, test_set, key, records, config=config, device=device,
                      precision=precision, skipped=skipped, partial=partial,
@@ -339,7 +340,7 @@ def _compute_unit(model: Any, test_set: Any, unit: UnitDir, key: str, config: Ev
 def _checkpointed_records(model: Any, test_set: Any, unit: UnitDir, config: EvalConfig,
                           device: torch.device, precision: str):
     """Batch iteration from the last checkpoint on, writing a part every ``checkpoint_every``
-    images. Returns (records of the readable images, skipped images, position resumed from)."""
+    images. Returns (records of every position, with ``evaluated``; skipped images; position resumed from)."""
     n_total = len(test_set)
     bs = int(config.batch_size)
     if bs < 1:
@@ -355,6 +356,7 @@ def _checkpointed_records(model: Any, test_set: Any, unit: UnitDir, config: Eval
         num_workers=max(0, int(config.workers)),
         pin_memory=device.type == "cuda",
         persistent_workers=False,
+        worker_init_fn=init_worker_process,  # one library thread per worker: workers are the parallelism
     )
     network = model.network
     if device.type == "cuda":
@@ -389,8 +391,9 @@ def unit_meta(model: Any, test_set: Any, key: str, records: dict[str, np.ndarray
               config: EvalConfig, device: torch.device, precision: str,
               skipped: list[dict[str, str]], partial: str | None, resumed_from: int,
               seconds: float) -> dict[str, Any]:
-    """A finished unit's meta.json: the model, the set, the settings, the accuracies (percent)
-    and how it was computed."""
+    """A finished unit's meta.json: the model, the set, the settings, the accuracies (percent,
+    over the evaluated images) and how it was computed."""
+    evaluated = np.asarray(records["evaluated"], dtype=bool)
     return {
         "key": key,
         "model": asdict(model.info),
@@ -399,12 +402,12 @@ def unit_meta(model: Any, test_set: Any, key: str, records: dict[str, np.ndarray
         "precision": precision,
         "device": str(device),
         "batch_size": int(config.batch_size),
-        "n": int(len(records["index"])),
+        "n": int(evaluated.sum()),
         "n_total": len(test_set),
-        "top1": float(100.0 * records["correct1"].mean()),
-        "top5": float(100.0 * records["correct5"].mean()),
-        "top1_all": float(100.0 * records["correct1_all"].mean()),
-        "top5_all": float(100.0 * records["correct5_all"].mean()),
+        "top1": float(100.0 * records["correct1"][evaluated].mean()),
+        "top5": float(100.0 * records["correct5"][evaluated].mean()),
+        "top1_all": float(100.0 * records["correct1_all"][evaluated].mean()),
+        "top5_all": float(100.0 * records["correct5_all"][evaluated].mean()),
         "skipped_images": skipped,
         "partial": partial,
         "resumed_from": resumed_from,
@@ -415,15 +418,16 @@ def unit_meta(model: Any, test_set: Any, key: str, records: dict[str, np.ndarray
 
 
 def _valid_records(parts: list[dict[str, np.ndarray]], skipped: list[dict[str, str]]):
-    """Drop images that could not be decoded; every skipped image is listed once."""
+    """Every position's records with ``evaluated`` (False for an image that could not be
+    decoded, whose predictions are not kept); every skipped image is listed once."""
     allrec = concat_records(parts) if parts else {}
-    valid = allrec.pop("_valid", np.zeros(0, dtype=bool)).astype(bool)
-    if len(valid) and not valid.all():
+    evaluated = allrec.pop("_valid", np.zeros(0, dtype=bool)).astype(bool)
+    if len(evaluated) and not evaluated.all():
         seen = {s["relpath"] for s in skipped}
-        for rp in allrec["relpath"][~valid]:
+        for rp in allrec["relpath"][~evaluated]:
             if str(rp) not in seen:
                 skipped.append({"relpath": str(rp), "error": "skipped in an earlier, interrupted run"})
-    return {k: v[valid] for k, v in allrec.items()}, skipped
+    return {**allrec, "evaluated": evaluated}, skipped
 
 
 def _error_text(exc: BaseException) -> str:

@@ -29,7 +29,9 @@ CORRUPTIONS = ("fog", "gaussian_noise")
 MF = "imagenetv2-matched-frequency"
 
 
-def _unit(store: Store, model: str, test_set: str, relpaths, correct, baseline, family, kind):
+def add_unit(store: Store, model: str, test_set: str, relpaths, correct, baseline, family, kind,
+             key: str = ""):
+    """Finish one unit of ``model`` on ``test_set`` (``key`` tells apart a recomputed unit)."""
     correct = np.asarray(correct, dtype=bool)
     n = correct.size
     arrays = {
@@ -45,10 +47,11 @@ def _unit(store: Store, model: str, test_set: str, relpaths, correct, baseline, 
                   "param_count": 0.3, "crop_pct": 1.0, "interpolation": "bilinear",
                   "source": "local-dir", "weights": f"/zoo/{model}/model.safetensors"},
         "test_set": {"name": test_set, "baseline": baseline, "scoring": {}},
-        "n": n, "top1": 100.0 * correct.mean(), "finished_at": "2026-01-01T00:00:00",
+        "n": n, "top1": 100.0 * correct.mean(),
+        "finished_at": "2026-01-02T00:00:00" if key else "2026-01-01T00:00:00",
     }
-    key = f"{model}{test_set}".encode().hex()[:16]
-    store.unit(model, test_set, key).finish(arrays, meta)
+    folder = (key or f"{model}{test_set}").encode().hex()[:16]
+    store.unit(model, test_set, folder).finish(arrays, meta)
 
 
 def build_demo_kind_store(root, seed: int, corruptions: bool = True) -> Store:
@@ -62,13 +65,13 @@ def build_demo_kind_store(root, seed: int, corruptions: bool = True) -> Store:
         true_new = stats.norm.cdf(stats.norm.ppf(true_orig) - 0.3)
         measured_orig = true_orig + (TUNING_BONUS if tuned else 0.0)
         c_val = rng.random(N_VAL) < measured_orig
-        _unit(store, model, "imagenet", val, c_val, None, family, kind)
-        _unit(store, model, MF, mf, rng.random(N_MF) < true_new, "imagenet", family, kind)
+        add_unit(store, model, "imagenet", val, c_val, None, family, kind)
+        add_unit(store, model, MF, mf, rng.random(N_MF) < true_new, "imagenet", family, kind)
         if not corruptions:
             continue
         for c_index, corruption in enumerate(CORRUPTIONS):
             for severity in range(1, 6):
                 keep = rng.random(N_VAL) > 0.08 * severity * (1 + c_index)
-                _unit(store, model, f"imagenet-c.{corruption}.{severity}", val, c_val & keep,
+                add_unit(store, model, f"imagenet-c.{corruption}.{severity}", val, c_val & keep,
                       "imagenet", family, kind)
     return store

@@ -16,7 +16,7 @@ from fakes import GrayModel, GraySet
 
 from robustness.datasets.base import Scoring
 from robustness.engine import EvalConfig, evaluate_unit, run_evaluation
-from robustness.store import Store
+from robustness.store import Store, Unit
 
 CFG = EvalConfig(batch_size=4, workers=0, device="cpu", progress=False, checkpoint_every=4)
 
@@ -33,7 +33,7 @@ def test_unit_records_match_hand_computed_predictions(tmp_path):
     assert res.status == "done" and res.n == 10
     assert res.top1 == pytest.approx(80.0)
     unit = Store(tmp_path).unit("gray.a", "imagenet", res.key)
-    rec = unit.read_records()
+    rec = Unit(unit.root).records().to_arrays()
     assert list(rec["index"]) == list(range(10))
     assert list(rec["top5"][:, 0]) == ds.levels
     # the second guess is a neighbouring gray level (|class - level| = 1), so top-5 catches off-by-one labels
@@ -58,7 +58,7 @@ def test_subset_scoring_restricts_predictions(tmp_path):
     ds = GraySet("imagenet-r", [30, 45, 48], [40, 45, 47], scoring=Scoring(class_subset=subset, name="r"),
                  baseline="imagenet-r-clean")
     res = evaluate_unit(GrayModel(), ds, Store(tmp_path), CFG)
-    rec = Store(tmp_path).unit("gray.a", "imagenet-r", res.key).read_records()
+    rec = Unit(Store(tmp_path).unit("gray.a", "imagenet-r", res.key).root).records().to_arrays()
     assert rec["correct1"].tolist() == [True, True, False]
     assert rec["correct1_all"].tolist() == [False, True, False]
     assert rec["top5"][0].tolist()[0] == 40
@@ -128,7 +128,7 @@ def test_resume_after_sigkill_gives_identical_records(tmp_path):
     (ref_unit,) = Store(ref_out).iter_units()
     (res_unit,) = Store(killed_out).iter_units()
     assert res_unit.read_meta()["resumed_from"] >= 8
-    a, b = ref_unit.read_records(), res_unit.read_records()
+    a, b = Unit(ref_unit.root).records().to_arrays(), Unit(res_unit.root).records().to_arrays()
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)

@@ -134,8 +134,8 @@ def test_records_can_read_some_fields_only(tmp_path):
 
 def test_a_finished_unit_must_hold_every_record_field(tmp_path):
     """The store owns its schema: finishing a unit with records that lack a field is refused
-    and leaves no records.npz or meta.json behind."""
+    and leaves no predictions or meta.json behind."""
     unit = Store(tmp_path).unit("m", "imagenet", "0" * 16)
     with pytest.raises(ValueError, match="lack the field"):
         unit.finish({"relpath": np.array(["a.png"]), "correct1": np.array([True])}, {"n": 1})
-    assert not unit.finished() and not unit.records.exists() and not unit.meta.exists()
+    assert not unit.finished() and not unit.predictions.exists() and not unit.meta.exists()

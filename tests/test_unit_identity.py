@@ -28,7 +28,7 @@ from robustness.errors import UserInputError
 from robustness.executors import ExecutorOptions, submit_evaluation, sweep_status
 from robustness.executors.state import StaleCheck, recorded_set_opener
 from robustness.report.tables import units_frame
-from robustness.store import Store
+from robustness.store import Store, Unit
 
 CFG = EvalConfig(batch_size=4, workers=0, device="cpu", precision="fp32", progress=False,
                  checkpoint_every=4)
@@ -109,7 +109,7 @@ def test_images_added_after_a_unit_finished_make_it_stale_and_recomputed(tmp_pat
     again = run(tmp_path / "out", root)
     assert [r.status for r in again.results] == ["done"] and again.results[0].n == 18
     (unit,) = Store(tmp_path / "out").iter_units()
-    rec = unit.read_records()
+    rec = Unit(unit.root).records().to_arrays()
     assert sorted(rec["relpath"].tolist()) == sorted(open_test_set("imagenet", root, allow_partial=True).relpaths)
 
 
@@ -150,7 +150,7 @@ def test_a_data_change_between_interrupt_and_resume_restarts_the_unit(tmp_path):
     result = evaluate_unit(GrayModel(), grown, store, CFG)
     assert result.status == "done" and result.n == 15
     (unit,) = store.iter_units()
-    rec = unit.read_records()
+    rec = Unit(unit.root).records().to_arrays()
     assert unit.read_meta()["resumed_from"] == 0
     assert rec["relpath"].tolist() == grown.relpaths  # each image exactly once, in order
     assert rec["correct1"].all()
@@ -171,7 +171,7 @@ def test_checkpoints_that_do_not_match_the_image_list_are_dropped(tmp_path):
     result = evaluate_unit(GrayModel(), ds, store, CFG)
     (unit,) = store.iter_units()
     assert result.status == "done" and unit.read_meta()["resumed_from"] == 0
-    assert unit.read_records()["relpath"].tolist() == ds.relpaths
+    assert Unit(unit.root).records().to_arrays()["relpath"].tolist() == ds.relpaths
 
 
 def test_weights_entries_are_matched_like_model_names_and_unknown_ones_refused(tmp_path):

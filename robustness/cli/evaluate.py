@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
                                only_failed=args.only_failed, recheck=args.recheck)
     if args.no_wait:
         return 0
-    written = write_tables(Store(args.out), args.out)
+    ran = report.ran_units()
+    written = write_tables(Store(args.out), args.out, models=ran[0], test_sets=ran[1]) if ran[0] else []
     table = report.accuracy_table()
     if table:
         print(table)

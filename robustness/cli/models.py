@@ -17,9 +17,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zoo import FAMILIES, list_family, resolve_model_names  # timm: not for `--help`
+    from ..zoo.families import FAMILIES, list_family  # plain data: no timm, no torch
 
     if args.names:
+        from ..zoo import resolve_model_names  # wildcards are matched against timm's names
         for name in resolve_model_names(split_list(args.names)):
             print(name)
         return 0

@@ -87,6 +87,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="what results-<set>.csv's top5_diff/rank_diff hold: timm's published rule, "
                    "ties included (default), or each model's exact difference (always also in "
                    "top5_diff_exact/rank_diff_exact)")
+    r.add_argument("--gaps-only", metavar="SETS",
+                   help="compute the paired gaps of these shifted sets (names, set groups such as "
+                   "imagenet-c, or wildcards) into OUT/cache/gaps and write nothing else: one job "
+                   "per set group splits a large report; a final `robustness report` reads them")
+    r.add_argument("--no-gap-cache", action="store_true",
+                   help="recompute every paired gap instead of reusing OUT/cache/gaps")
     r.add_argument("--html", action="store_true",
                    help="also write OUT/html/index.html: leaderboard and interactive plots, "
                    "opens from disk without a network")
@@ -103,8 +109,23 @@ def run(args: argparse.Namespace) -> int:
     from ..report.writer import write_report
     from ..store import Store
 
+    options = analysis_options(args)
+    if args.no_gap_cache:
+        options.gap_cache = False
+    if args.gaps_only:
+        from ..report.analysis import precompute_gaps
+
+        try:
+            shifts, n_rows = precompute_gaps(Store(args.out), args.gaps_only, options)
+        except ValueError as exc:
+            raise UserInputError(str(exc)) from None
+        except FileNotFoundError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"{n_rows} gap rows of {len(shifts)} shifted set(s) in {Path(args.out) / 'cache' / 'gaps'}")
+        return 0
     try:
-        written = write_report(Store(args.out), args.out, analysis_options(args))
+        written = write_report(Store(args.out), args.out, options)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from corruptions.errors import UserInputError
 
-from . import imagenet, imagenet_c, imagenetv2, memory, objectnet, real, renditions
+from . import imagenet, imagenet_c, imagenet_o, imagenetv2, memory, objectnet, real, renditions
 from .spec import FolderSpec, SetGroup, TestSetSpec
 from .spec import member_name as _member_name
 
-BUILTIN_READERS = (imagenet, real, imagenetv2, imagenet_c, memory, renditions, objectnet)
+BUILTIN_READERS = (imagenet, real, imagenetv2, imagenet_c, memory, renditions, objectnet,
+                   imagenet_o)
 """The reader modules whose ``SPECS`` make the built-in catalogue (in ``robustness datasets``
 order). A new built-in reader adds its module here; a user's own set calls
 :func:`register_test_set` instead."""

@@ -66,6 +66,10 @@ class TestSetSpec(FolderSpec):
     """Images in the published set (for tables without per-image counts); None: not fixed."""
     same_images_as: str | None = None
     """Re-scores these images (ReaL: val's), so gaps against it are paired per image."""
+    in_distribution: str | None = None
+    """For an out-of-distribution detection set (ImageNet-O): the set whose images are the
+    in-distribution negatives of its detection scores (AUROC/AUPR, this set's images being
+    the positives), scored over the same classes. None: not an OOD set."""
 
 
 @dataclass(frozen=True, kw_only=True)

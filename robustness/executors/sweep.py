@@ -84,6 +84,12 @@ class SweepReport:
     def ok(self) -> bool:
         return all(s.state == "done" for s in self.states)
 
+    def ran_units(self) -> tuple[list[str], list[str]]:
+        """(models, test sets) of the requested units that are finished now: the tables a run
+        changes are those of these models and sets."""
+        done = [s for s in self.states if s.state == "done"]
+        return (list(dict.fromkeys(s.model for s in done)), list(dict.fromkeys(s.test_set for s in done)))
+
     def accuracy_table(self, limit: int = 40) -> str:
         """The units this local run computed or found finished: top-1 per model and test set."""
         rows = [r for r in self.results if r.status in ("done", "cached")]

@@ -31,7 +31,7 @@ from ..datasets.catalogue import (
     paired_baselines,
     parse_set_name,
 )
-from ..stats.bootstrap import bootstrap_accuracies, percentile_interval
+from ..stats.bootstrap import ResampleCounts, paired_difference_resamples, percentile_interval
 from ..stats.corruption import (
     ALL_CORRUPTIONS,
     COMMON_CORRUPTIONS,
@@ -43,7 +43,8 @@ from ..stats.corruption import (
 from ..stats.fits import TRANSFORMS, FitResult, effective_robustness, extreme_accuracies, fit_line
 from ..stats.intervals import newcombe_difference
 from ..stats.paired import mcnemar_exact
-from ..store import Store, Unit
+from ..store import Store, Unit, atomic_write_bytes, safe_name
+from .pairing import PairingCache
 from .tables import partial_notes, units_frame
 
 #: name of the per-model mean over all ImageNet-C sets, used as one more shift in fits
@@ -79,6 +80,7 @@ class AnalysisOptions:
     command: str | None = None  # command line the HTML report names; None: this process's argv
     clip_extremes: bool = False  # probit/logit fits: clip 0%/100% accuracies instead of leaving them out
     diff_rule: str = "timm"  # results-<set>.csv: timm's top5_diff/rank_diff rule, or "exact"
+    gap_cache: bool = True  # store report: reuse paired gaps cached under OUT/cache/gaps
 
 
 @dataclass
@@ -205,40 +207,22 @@ def independent_gap(k_baseline, n_baseline, k_shift, n_shift, alpha: float = 0.0
     return 100.0 * np.asarray(ci.estimate), 100.0 * np.asarray(ci.low), 100.0 * np.asarray(ci.high)
 
 
-def match_images(relpaths_shift: Sequence[str], relpaths_baseline: Sequence[str]):
-    """Indices (shift, baseline) pairing each shifted image with its baseline image, or None.
-
-    Images are identified by file name without folder and extension (ImageNet-C keeps val's
-    ``ILSVRC2012_val_XXXXXXXX`` names in class folders). The sets are paired only when every
-    shifted image is found in the baseline and names are unique in both.
-    """
-    shift_keys = [Path(str(p)).stem for p in relpaths_shift]
-    base_keys = [Path(str(p)).stem for p in relpaths_baseline]
-    if len(set(shift_keys)) != len(shift_keys) or len(set(base_keys)) != len(base_keys):
-        return None
-    position = {key: i for i, key in enumerate(base_keys)}
-    if not all(key in position for key in shift_keys):
-        return None
-    return np.arange(len(shift_keys)), np.array([position[k] for k in shift_keys], dtype=np.int64)
-
-
 def paired_gaps(correct_baseline: np.ndarray, correct_shift: np.ndarray,
-                n_resamples: int = 2000, alpha: float = 0.05, seed: int = 0):
+                counts: ResampleCounts, alpha: float = 0.05):
     """Gaps of several models on the same images, percent: arrays (gap, low, high, p-value).
 
     ``correct_*`` have shape (n_models, n_images); row m of both refers to model m and entry i
     of both rows to the same image. The interval is the percentile paired bootstrap of
-    acc_shift - acc_baseline, with one set of resamples for all models (per model identical
-    to ``stats.paired_bootstrap_difference`` with the same seed); p is the exact McNemar test.
+    acc_shift - acc_baseline over ``counts`` (one set of resamples for every model: per model
+    identical to ``stats.paired_bootstrap_difference`` with the same seed); p is the exact
+    McNemar test.
     """
     base = np.atleast_2d(np.asarray(correct_baseline, dtype=bool))
     shift = np.atleast_2d(np.asarray(correct_shift, dtype=bool))
     if base.shape != shift.shape:
         raise ValueError(f"paired gaps need the same images for both sets: baseline correctness "
                          f"has shape {base.shape}, shifted {shift.shape}")
-    stacked = np.stack([shift, base], axis=1).reshape(-1, base.shape[1])  # s0, b0, s1, b1, ...
-    accs = bootstrap_accuracies(stacked, n_resamples, seed).reshape(n_resamples, -1, 2)
-    low, high = percentile_interval(accs[..., 0] - accs[..., 1], alpha)
+    low, high = percentile_interval(paired_difference_resamples(shift, base, counts), alpha)
     gap = shift.mean(axis=1, dtype=np.float64) - base.mean(axis=1, dtype=np.float64)
     p = np.array([mcnemar_exact(s, b).p_value for s, b in zip(shift, base, strict=True)])
     return 100.0 * gap, 100.0 * low, 100.0 * high, p
@@ -282,48 +266,179 @@ def gaps_from_counts(acc: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.DataFra
     return pd.DataFrame(rows, columns=GAP_COLUMNS), notes
 
 
-def gaps_from_records(units: pd.DataFrame, n_resamples: int = 2000, alpha: float = 0.05,
-                      seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
-    """Gaps from the store's per-image records (``units`` from ``tables.units_frame``).
+#: per-image correctness held at once while pairing (bools): bounds the report's memory whatever
+#: the number of models; a block of models is bootstrapped together, then dropped
+PAIRED_BLOCK_VALUES = 32_000_000
 
-    Paired sets (every shifted image found in the baseline, see :func:`match_images`): paired
-    bootstrap interval and exact McNemar p-value on the shared images; ``baseline_top1`` and
-    ``n_baseline`` then refer to those shared images. Otherwise Newcombe's interval.
+
+@dataclass
+class _PairedBlock:
+    """Models of one shift pair waiting to be bootstrapped together: they share the same images
+    (same pairing and the same images evaluated on both sets)."""
+
+    list_size: int  # images in the baseline's list
+    models: list[str] = field(default_factory=list)
+    baseline: list[np.ndarray] = field(default_factory=list)
+    shift: list[np.ndarray] = field(default_factory=list)
+
+
+#: the paired gaps of each shift pair, per model and pair of unit keys, under the results folder:
+#: a later report (or one split over jobs, see ``--gaps-only``) recomputes only new units' rows
+GAP_CACHE_DIR = Path("cache") / "gaps"
+_CACHE_KEYS = ["key_baseline", "key_shift", "list_size", "resamples", "alpha", "seed"]
+
+
+@dataclass
+class GapSettings:
+    """How paired gaps are computed (what a cached row must match besides its unit keys)."""
+
+    n_resamples: int = 2000
+    alpha: float = 0.05
+    seed: int = 0
+    cache: Path | None = None  # folder of cached rows (GAP_CACHE_DIR under the results folder)
+
+
+class _GapStream:
+    """Gaps of one shift pair, streamed model by model: one correctness column per unit,
+    models bootstrapped in blocks of at most ``PAIRED_BLOCK_VALUES`` images x models, resample
+    counts drawn once per image count (kept across shift pairs of the same size)."""
+
+    def __init__(self, settings: GapSettings):
+        self.settings = settings
+        self.pair_lists = PairingCache()
+        self.resamples: dict[int, ResampleCounts] = {}  # the latest image count only
+
+    def _counts(self, n: int) -> ResampleCounts:
+        if n not in self.resamples:
+            self.resamples.clear()
+            self.resamples[n] = ResampleCounts(n, self.settings.n_resamples, self.settings.seed)
+        return self.resamples[n]
+
+    def _flush(self, block: _PairedBlock, shift: str, baseline: str, rows: list[dict]) -> None:
+        n_shared = block.baseline[0].size
+        base, new = np.stack(block.baseline), np.stack(block.shift)
+        gap, low, high, p = paired_gaps(base, new, self._counts(n_shared), self.settings.alpha)
+        for i, model in enumerate(block.models):
+            rows.append({**_gap_row(model, shift, baseline, 100.0 * base[i].mean(),
+                                    100.0 * new[i].mean(), gap[i], low[i], high[i],
+                                    PAIRED_METHOD, p[i], n_shared, n_shared),
+                         "list_size": block.list_size})
+        block.models.clear(), block.baseline.clear(), block.shift.clear()
+
+    def rows(self, shift: str, baseline: str, models: pd.DataFrame,
+             unit_of: dict[tuple[str, str], dict]) -> list[dict]:
+        """Gap rows (GAP_COLUMNS + ``list_size``: images in the baseline's list) of ``models``
+        (rows of :func:`paired_accuracies`); ``unit_of[(model, set)]`` has ``path`` and ``k1``."""
+        rows: list[dict] = []
+        blocks: dict[tuple[str, str, bytes], _PairedBlock] = {}
+        alpha = self.settings.alpha
+        for r in models.itertuples(index=False):
+            ub, us = unit_of[(r.model, baseline)], unit_of[(r.model, shift)]
+            unit_b, unit_s = Unit(ub["path"]), Unit(us["path"])
+            images_b, images_s = unit_b.image_list(), unit_s.image_list()
+            pairing = self.pair_lists(images_s, images_b)
+            if pairing is not None:
+                correct_s, evaluated_s = unit_s.column("correct1")
+                correct_b, evaluated_b = unit_b.column("correct1")
+                both = evaluated_s[pairing[0]] & evaluated_b[pairing[1]]
+            if pairing is None or not both.any():
+                gap, low, high = independent_gap(ub["k1"], r.n_baseline, us["k1"], r.n_shift, alpha)
+                rows.append({**_gap_row(r.model, shift, baseline, r.baseline_top1, r.shift_top1,
+                                        float(gap), float(low), float(high), INDEPENDENT_METHOD,
+                                        np.nan, int(r.n_baseline), int(r.n_shift)),
+                             "list_size": len(images_b)})
+                continue
+            idx_s, idx_b = pairing
+            key = (images_s.id, images_b.id, np.packbits(both).tobytes())
+            block = blocks.setdefault(key, _PairedBlock(len(images_b)))
+            block.models.append(r.model)
+            block.baseline.append(correct_b[idx_b][both])
+            block.shift.append(correct_s[idx_s][both])
+            if len(block.models) * max(1, int(both.sum())) >= PAIRED_BLOCK_VALUES:
+                self._flush(block, shift, baseline, rows)
+        for block in blocks.values():
+            if block.models:
+                self._flush(block, shift, baseline, rows)
+        return rows
+
+
+def _cache_path(folder: Path, shift: str, baseline: str) -> Path:
+    return folder / f"{safe_name(shift)}__{safe_name(baseline)}.parquet"
+
+
+def _cached_rows(folder: Path | None, shift: str, baseline: str) -> pd.DataFrame:
+    """Every cached row of a shift pair (any settings; empty when none or unreadable)."""
+    path = None if folder is None else _cache_path(folder, shift, baseline)
+    empty = pd.DataFrame(columns=[*GAP_COLUMNS, *_CACHE_KEYS])
+    if path is None or not path.is_file():
+        return empty
+    try:
+        return pd.read_parquet(path)
+    except Exception:  # a torn or foreign file: recomputed
+        return empty
+
+
+def _same_settings(rows: pd.DataFrame, settings: GapSettings) -> pd.Series:
+    return ((rows["resamples"] == settings.n_resamples) & np.isclose(rows["alpha"].astype(float), settings.alpha)
+            & (rows["seed"] == settings.seed))
+
+
+def gaps_from_records(units: pd.DataFrame, n_resamples: int = 2000, alpha: float = 0.05,
+                      seed: int = 0, cache: Path | None = None,
+                      shifts: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Gaps from the store's per-image predictions (``units`` from ``tables.units_frame``).
+
+    Paired sets (every shifted image found in the baseline, see :mod:`.pairing`): paired
+    bootstrap interval and exact McNemar p-value on the images evaluated on both;
+    ``baseline_top1`` and ``n_baseline`` then refer to those shared images. Otherwise Newcombe's
+    interval from the counts in meta.json (no per-image file is read). Units are streamed
+    (:class:`_GapStream`), so memory does not grow with the number of models.
+
+    ``cache``: a folder of rows computed before (``GAP_CACHE_DIR``), reused when the model's
+    two unit keys and the settings match, and rewritten; a model's row does not depend on the
+    other models. ``shifts``: only these shifted sets (None: every one).
     """
+    settings = GapSettings(n_resamples, alpha, seed, cache)
     acc = accuracy_frame_from_units(units)
-    paths = {(m, t): p for m, t, p in zip(units["model"], units["test_set"], units["path"],
-                                          strict=True)}
+    # a unit is identified by its key and when it finished (a unit deleted and recomputed
+    # under the same key is another one for the cache)
+    unit_of = {(m, t): {"path": p, "k1": int(k), "key": f"{key}@{at}"} for m, t, p, k, key, at in
+               zip(units["model"], units["test_set"], units["path"], units["k1"], units["key"],
+                   units["finished_at"], strict=True)}
+    stream = _GapStream(settings)
     rows, notes = [], []
     for shift, baseline in shift_pairs(acc):
-        shared: set[tuple[int, int]] = set()
-        paired: dict[int, list[tuple[str, np.ndarray, np.ndarray]]] = {}  # by shared images
-        for r in paired_accuracies(acc, shift, baseline).itertuples(index=False):
-            rec_b = Unit(paths[(r.model, baseline)]).records()
-            rec_s = Unit(paths[(r.model, shift)]).records()
-            match = match_images(rec_s.relpath, rec_b.relpath)
-            if match is None:
-                k_b, k_s = int(rec_b.correct1.sum()), int(rec_s.correct1.sum())
-                gap, low, high = independent_gap(k_b, r.n_baseline, k_s, r.n_shift, alpha)
-                rows.append(_gap_row(r.model, shift, baseline, r.baseline_top1, r.shift_top1,
-                                     float(gap), float(low), float(high), INDEPENDENT_METHOD,
-                                     np.nan, int(r.n_baseline), int(r.n_shift)))
-                continue
-            idx_s, idx_b = match
-            paired.setdefault(len(idx_s), []).append(
-                (r.model, rec_b.correct1[idx_b], rec_s.correct1[idx_s]))
-            if len(idx_b) != len(rec_b.relpath):
-                shared.add((len(idx_b), len(rec_b.relpath)))
-        for n_shared, group in paired.items():
-            base = np.stack([g[1] for g in group])
-            new = np.stack([g[2] for g in group])
-            gap, low, high, p = paired_gaps(base, new, n_resamples, alpha, seed)
-            for i, (model, _, _) in enumerate(group):
-                rows.append(_gap_row(model, shift, baseline, 100.0 * base[i].mean(),
-                                     100.0 * new[i].mean(), gap[i], low[i], high[i],
-                                     PAIRED_METHOD, p[i], n_shared, n_shared))
+        if shifts is not None and shift not in shifts:
+            continue
+        models = paired_accuracies(acc, shift, baseline)
+        keys = pd.DataFrame({"model": models["model"],
+                             "key_baseline": [unit_of[(m, baseline)]["key"] for m in models["model"]],
+                             "key_shift": [unit_of[(m, shift)]["key"] for m in models["model"]]})
+        cached = _cached_rows(cache, shift, baseline).merge(
+            keys, on=["model", "key_baseline", "key_shift"], how="inner")  # current units only
+        same = _same_settings(cached, settings)
+        reused = cached[same]
+        todo = models[~models["model"].isin(set(reused["model"]))]
+        new = pd.DataFrame(stream.rows(shift, baseline, todo, unit_of),
+                           columns=[*GAP_COLUMNS, "list_size"])
+        new = new.merge(keys, on="model", how="left").assign(
+            resamples=n_resamples, alpha=alpha, seed=seed)
+        pair_rows = pd.concat([f for f in (reused, new) if len(f)] or [new], ignore_index=True)
+        if cache is not None and len(new):  # rows of other settings are kept beside them
+            kept = pd.concat([f for f in (cached[~same], pair_rows) if len(f)], ignore_index=True)
+            atomic_write_bytes(_cache_path(cache, shift, baseline),
+                               kept[[*GAP_COLUMNS, *_CACHE_KEYS]].to_parquet(index=False))
+        paired = pair_rows[(pair_rows["method"] == PAIRED_METHOD)
+                           & (pair_rows["n_baseline"] != pair_rows["list_size"])]
         notes += [f"gaps {shift} vs {baseline}: paired on the {k} shared images of {n} "
-                  "baseline images" for k, n in sorted(shared)]
-    gaps = pd.DataFrame(rows, columns=GAP_COLUMNS)
+                  "baseline images" for k, n in sorted({(int(a), int(b)) for a, b in
+                                                       zip(paired["n_baseline"], paired["list_size"],
+                                                           strict=True)})]
+        rows.append(pair_rows[GAP_COLUMNS])
+    gaps = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=GAP_COLUMNS)
+    gaps = gaps.astype({**{c: str for c in ("model", "shift", "baseline", "method")},  # cached or new
+                        **{c: float for c in GAP_COLUMNS[3:8] + ["p_value"]},
+                        "n_baseline": int, "n_shift": int})
     return gaps.sort_values(["shift", "model"], kind="mergesort").reset_index(drop=True), notes
 
 
@@ -479,13 +594,50 @@ def analyze(acc: pd.DataFrame, gaps: pd.DataFrame, options: AnalysisOptions | No
                     {name: table for name, table in others.items() if not table.empty})
 
 
-def report_from_store(store: Store, options: AnalysisOptions | None = None) -> tuple[pd.DataFrame, Analysis]:
-    """The accuracy frame and the analysis of every finished unit in ``store``."""
-    opts = options or AnalysisOptions()
+def _store_units(store: Store) -> pd.DataFrame:
     units = units_frame(store)
     if units.empty:
         raise FileNotFoundError(f"no finished units under {store.units_root}: run "
                                 "`robustness eval` first")
+    return units
+
+
+def _gap_cache(store: Store, opts: AnalysisOptions) -> Path | None:
+    return store.out / GAP_CACHE_DIR if opts.gap_cache else None
+
+
+def select_sets(available: Sequence[str], patterns: str) -> list[str]:
+    """The sets of ``available`` named by comma-separated ``patterns``: a set's name, a set
+    group or one of its corruptions (``imagenet-c``, ``imagenet-c.fog``: their members) or an
+    fnmatch wildcard (``imagenet-c.*.5``)."""
+    wanted = [p.strip() for p in patterns.split(",") if p.strip()]
+    return [ts for ts in available
+            if any(ts == p or ts.startswith(p + ".") or fnmatch.fnmatchcase(ts, p) for p in wanted)]
+
+
+def precompute_gaps(store: Store, patterns: str, options: AnalysisOptions | None = None) -> tuple[list[str], int]:
+    """Compute the gaps of the shifted sets named by ``patterns`` (:func:`select_sets`) into the
+    store's gap cache and write nothing else (``robustness report --gaps-only``: one job per
+    set group when one core is not enough); returns (the sets, the number of gap rows). A later
+    report reads them from the cache. ValueError when no shifted set of the store matches."""
+    opts = options or AnalysisOptions()
+    units = _store_units(store)
+    shifts = select_sets(sorted(set(units["test_set"])), patterns)
+    if not shifts:
+        raise ValueError(f"--gaps-only {patterns}: no test set of the store under {store.out} "
+                         "matches; name sets, set groups (imagenet-c, imagenet-c.fog) or wildcards (imagenet-c.*.5)")
+    gaps, _ = gaps_from_records(units, opts.n_resamples, opts.alpha, opts.seed,
+                                cache=store.out / GAP_CACHE_DIR, shifts=shifts)
+    return shifts, len(gaps)
+
+
+def report_from_store(store: Store, options: AnalysisOptions | None = None) -> tuple[pd.DataFrame, Analysis]:
+    """The accuracy frame and the analysis of every finished unit in ``store`` (paired gaps
+    computed before for the same units and settings are read from the gap cache, see
+    :func:`gaps_from_records`)."""
+    opts = options or AnalysisOptions()
+    units = _store_units(store)
     acc = accuracy_frame_from_units(units)
-    gaps, notes = gaps_from_records(units, opts.n_resamples, opts.alpha, opts.seed)
+    gaps, notes = gaps_from_records(units, opts.n_resamples, opts.alpha, opts.seed,
+                                    cache=_gap_cache(store, opts))
     return acc, analyze(acc, gaps, opts, [*partial_notes(units), *notes])

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..datasets.catalogue import paired_baselines
+from ..datasets.catalogue import baseline_of, baseline_sets, baselines_of, paired_baselines
 from ..errors import UserInputError
 from ..stats.intervals import clopper_pearson
 from ..store import Store
@@ -61,13 +61,16 @@ def clopper_pearson_percent(k: np.ndarray, n: np.ndarray, alpha: float = 0.05):
     return 100.0 * np.asarray(ci.low), 100.0 * np.asarray(ci.high)
 
 
-def units_frame(store: Store) -> pd.DataFrame:
-    """One row per finished unit in the store (the latest one per model and test set)."""
+def units_frame(store: Store, models: list[str] | None = None,
+                test_sets: list[str] | None = None) -> pd.DataFrame:
+    """One row per finished unit in the store (the latest one per model and test set), read
+    from meta.json alone (no per-image file); with ``models`` / ``test_sets``, only the units of
+    those models or on those sets."""
     rows = []
-    for unit in store.finished_units():
+    for unit in store.finished_units(models=models, test_sets=test_sets):
         meta = unit.meta
         info, ts = meta["model"], meta["test_set"]
-        rec = unit.records()
+        counts = unit.counts()
         rows.append(
             {
                 "model": info["name"],
@@ -80,11 +83,11 @@ def units_frame(store: Store) -> pd.DataFrame:
                 "param_count": float(info["param_count"]),
                 "crop_pct": float(info["crop_pct"]),
                 "interpolation": info["interpolation"],
-                "n": int(meta["n"]),
-                "k1": int(rec.correct1.sum()),
-                "k5": int(rec.correct5.sum()),
-                "k1_all": int(rec.correct1_all.sum()),
-                "k5_all": int(rec.correct5_all.sum()),
+                "n": counts["n"],
+                "k1": counts["k1"],
+                "k5": counts["k5"],
+                "k1_all": counts["k1_all"],
+                "k5_all": counts["k5_all"],
                 "subset": _restricted(ts.get("scoring", {})),
                 "n_skipped": len(meta.get("skipped_images", [])),
                 "partial": meta.get("partial") or "",
@@ -321,17 +324,92 @@ def family_summary(units: pd.DataFrame, family: str | None = None) -> pd.DataFra
 
 def _ordered_sets(units: pd.DataFrame) -> list[str]:
     """Baselines first (imagenet first of all), then shifted sets, each alphabetically."""
-    sets = list(units["test_set"].unique())
-    bases = set(units["baseline"].dropna())
-    return sorted(sets, key=lambda s: (s != "imagenet", s not in bases, s))
+    return _set_order(units["test_set"].unique(), set(units["baseline"].dropna()))
+
+
+def _set_order(sets: Iterable[str], bases: set[str]) -> list[str]:
+    bases = bases | set(baseline_sets())
+    return sorted(set(sets), key=lambda s: (s != "imagenet", s not in bases, s))
 
 
 def write_tables(store: Store, out: str | Path, test_sets: Iterable[str] | None = None,
-                 diff_rule: str = DEFAULT_DIFF_RULE) -> list[Path]:
-    """Write every per-test-set CSV and the family summaries under ``out``; return the paths.
-    ``diff_rule``: what timm's diff columns hold (:func:`timm_diffs`)."""
+                 diff_rule: str = DEFAULT_DIFF_RULE, models: Iterable[str] | None = None) -> list[Path]:
+    """Write the per-test-set CSVs, the family summaries and ``models.csv`` under ``out``; return
+    the paths. ``diff_rule``: what timm's diff columns hold (:func:`timm_diffs`).
+
+    With ``models`` and ``test_sets`` (what ``robustness eval`` just ran), only the tables those
+    units change are updated, reading only the units of those models and on those sets (and
+    their baselines): ``results-<set>.csv`` of each set and of the sets differenced against
+    one of them (their rank_diff depends on the baseline's whole table), and the rows of those models in the
+    summaries and ``models.csv`` (the other rows are kept as written).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if models is None:
+        return _write_all_tables(store, out, test_sets, diff_rule)
+    models, sets = list(models), list(test_sets or [])
+    # a set's diff columns (rank_diff) depend on its baseline's whole table: rewrite those too
+    written_sets = [p.name.removeprefix("results-").removesuffix(".csv") for p in out.glob("results-*.csv")]
+    sets += [ts for ts in written_sets if ts not in sets and diff_base_of(ts, baseline_of(ts)) in sets]
+    paired = paired_baselines()
+    needed = baselines_of(sets) + [paired[ts] for ts in sets if ts in paired]
+    bases = [b for b in dict.fromkeys(needed) if b not in sets]
+    units = units_frame(store, models=models, test_sets=sets + bases)
+    written: list[Path] = []
+    if units.empty:
+        return written
+    present = set(units["test_set"])
+    for ts in _ordered_sets(units[units["test_set"].isin(sets)]) if present & set(sets) else []:
+        path = out / f"results-{ts}.csv"
+        test_set_table(units, ts, diff_rule).to_csv(path, index=False, float_format="%.3f")
+        written.append(path)
+    mine = units[units["model"].isin(models)]
+    if mine.empty:
+        return written
+    for fam in sorted(mine["family"].unique()):
+        written.append(_merge_summary(out / f"summary-{fam}.csv", family_summary(mine, fam), mine))
+    written.append(_merge_summary(out / "summary-all.csv", family_summary(mine), mine))
+    path = out / "models.csv"
+    table = models_table(mine)
+    if path.is_file():
+        kept = pd.read_csv(path, keep_default_na=False, dtype=str)
+        kept = kept[~kept["model"].isin(set(mine["model"]))]
+        table = pd.concat([kept, table.astype(str)], ignore_index=True)
+        table = _as_written(table.sort_values("model", kind="mergesort"))
+    table.to_csv(path, index=False, float_format="%.3f")
+    written.append(path)
+    return written
+
+
+def _as_written(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame mixing rows read back from a CSV (strings) and new rows, with numbers parsed
+    again so that the CSV is written exactly as a full rewrite would write it."""
+    out = frame.reset_index(drop=True).copy()
+    for column in out.columns:
+        parsed = pd.to_numeric(out[column].replace("", np.nan), errors="coerce")
+        if parsed.notna().sum() == (out[column].astype(str) != "").sum():
+            out[column] = parsed
+    return out
+
+
+def _merge_summary(path: Path, rows: pd.DataFrame, units: pd.DataFrame) -> Path:
+    """Replace the rows of ``rows``'s models in the summary at ``path`` (kept rows unchanged),
+    with the set columns in the full table's order."""
+    if path.is_file():
+        kept = pd.read_csv(path, keep_default_na=False, dtype=str)
+        kept = kept[~kept["model"].isin(set(rows["model"]))]
+        rows = pd.concat([kept, rows.astype(object).where(rows.notna(), "").astype(str)],
+                         ignore_index=True)
+        rows = _as_written(rows.fillna("").sort_values("model", kind="mergesort"))
+    sets = {c.rsplit(":", 1)[0] for c in rows.columns if ":" in c}
+    order = [c for ts in _set_order(sets, set(units["baseline"].dropna()))
+             for c in (f"{ts}:top1", f"{ts}:gap") if c in rows.columns]
+    rows[["model", "family", "kind", *order]].to_csv(path, index=False, float_format="%.3f")
+    return path
+
+
+def _write_all_tables(store: Store, out: Path, test_sets: Iterable[str] | None,
+                      diff_rule: str) -> list[Path]:
     units = units_frame(store)
     written: list[Path] = []
     if units.empty:

@@ -91,6 +91,52 @@ def bootstrap_accuracies(
     return out[:, 0] if single else out
 
 
+class ResampleCounts:
+    """The counts of ``n_resamples`` bootstrap resamples of ``n_items`` images, drawn once and
+    reused for any number of models (paired): the same draws as :func:`bootstrap_accuracies`
+    with the same seed. Kept as uint8 (uint16 for a chunk where an image is drawn more than
+    255 times), so memory is about ``n_resamples * n_items`` bytes whatever the number of models.
+    """
+
+    def __init__(self, n_items: int, n_resamples: int, seed: int | np.random.Generator | None = 0,
+                 chunk: int = DEFAULT_CHUNK):
+        rng = np.random.default_rng(seed)
+        self.n_items, self.n_resamples = int(n_items), int(n_resamples)
+        self._chunks: list[np.ndarray] = []
+        for start in range(0, self.n_resamples, chunk):
+            block = resample_counts(self.n_items, min(chunk, self.n_resamples - start), rng)
+            self._chunks.append(block.astype(np.uint8 if block.max() < 256 else np.uint16))
+
+    def totals(self, values: np.ndarray) -> np.ndarray:
+        """``sum_i counts[b, i] * values[m, i]`` for every resample b and row m of ``values``
+        ((n_models, n_items) or (n_items,), small integers such as 0/1 or -1/0/1): float64,
+        shape (n_resamples, n_models) or (n_resamples,). Exact: float32 sums of integers below 2**24."""
+        matrix = np.atleast_2d(np.asarray(values, dtype=np.float32))
+        if matrix.shape[1] != self.n_items:
+            raise ValueError(f"resample counts are for {self.n_items} images, values have "
+                             f"{matrix.shape[1]}")
+        transposed = np.ascontiguousarray(matrix.T)
+        out = np.empty((self.n_resamples, matrix.shape[0]), dtype=np.float64)
+        start = 0
+        for block in self._chunks:
+            out[start:start + len(block)] = block.astype(np.float32) @ transposed
+            start += len(block)
+        return out[:, 0] if np.ndim(values) == 1 else out
+
+
+def paired_difference_resamples(correct_a: np.ndarray, correct_b: np.ndarray,
+                                counts: ResampleCounts) -> np.ndarray:
+    """Bootstrap resamples of acc_a - acc_b (fractions) on the same images, for one pair of
+    correctness vectors (n_items,) or many ((n_models, n_items), row m of both for model m):
+    shape (n_resamples,) or (n_resamples, n_models)."""
+    a = as_correctness(correct_a, "correct_a")
+    b = as_correctness(correct_b, "correct_b")
+    if a.shape != b.shape:
+        raise ValueError(f"paired resamples need the same images in the same order: correct_a "
+                         f"has shape {a.shape}, correct_b has shape {b.shape}")
+    return counts.totals(a - b) / counts.n_items
+
+
 def percentile_interval(samples: np.ndarray, alpha: float = 0.05, axis: int = 0):
     """Percentile bootstrap interval: the alpha/2 and 1 - alpha/2 quantiles along ``axis``."""
     low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2], axis=axis)

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from robustness.stats.bootstrap import as_correctness, bootstrap_accuracies, percentile_interval
+from robustness.stats.bootstrap import (
+    ResampleCounts,
+    as_correctness,
+    bootstrap_accuracies,
+    paired_difference_resamples,
+    percentile_interval,
+)
 
 FloatOrArray = float | np.ndarray
 
@@ -139,7 +145,7 @@ def paired_bootstrap_difference(
     if a.shape != b.shape:
         raise ValueError(f"paired bootstrap needs the same images in the same order: correct_a "
                          f"has shape {a.shape}, correct_b has shape {b.shape}")
-    accs = bootstrap_accuracies(np.stack([a, b]), n_resamples, seed)
-    low, high = percentile_interval(accs[:, 0] - accs[:, 1], alpha)
+    diffs = paired_difference_resamples(a, b, ResampleCounts(a.shape[-1], n_resamples, seed))
+    low, high = percentile_interval(diffs, alpha)
     estimate = float(a.mean(dtype=np.float64) - b.mean(dtype=np.float64))
     return Interval(estimate, float(low), float(high), "paired-bootstrap", alpha)

@@ -9,28 +9,37 @@ any source added with :func:`register_source` (see :mod:`robustness.zoo.sources`
 See docs/models.md for names, families, sources and where weights are looked for.
 """
 
-from robustness.zoo.errors import (
-    UnknownModelError,
-    UnsafeWeightsError,
-    UnsupportedLabelSpaceError,
-    WeightsMismatchError,
-    WeightsNotFoundError,
-)
-from robustness.zoo.families import FAMILIES, FamilySpec, family_of, kind_of, list_family
-from robustness.zoo.loaded import LoadedModel, ModelInfo, NormalizedClassifier
-from robustness.zoo.loader import load_model, resolve_device
-from robustness.zoo.names import ModelName
-from robustness.zoo.resolve import resolve_model_names
-from robustness.zoo.sources import (
-    SOURCES,
-    ModelSource,
-    canonical_model_name,
-    parse_model_name,
-    register_source,
-    source_for,
-    unregister_source,
-)
-from robustness.zoo.transforms import EvalTransform
+from robustness.lazy import lazy_exports
+
+# public name -> module; imported on first use (loading a model needs torch, listing families not)
+_EXPORTS = {
+    "UnknownModelError": ".errors",
+    "UnsafeWeightsError": ".errors",
+    "UnsupportedLabelSpaceError": ".errors",
+    "WeightsMismatchError": ".errors",
+    "WeightsNotFoundError": ".errors",
+    "FAMILIES": ".families",
+    "FamilySpec": ".families",
+    "family_of": ".families",
+    "kind_of": ".families",
+    "list_family": ".families",
+    "LoadedModel": ".loaded",
+    "ModelInfo": ".loaded",
+    "NormalizedClassifier": ".loaded",
+    "load_model": ".loader",
+    "resolve_device": ".loader",
+    "ModelName": ".names",
+    "resolve_model_names": ".resolve",
+    "SOURCES": ".sources",
+    "ModelSource": ".sources",
+    "canonical_model_name": ".sources",
+    "parse_model_name": ".sources",
+    "register_source": ".sources",
+    "source_for": ".sources",
+    "unregister_source": ".sources",
+    "EvalTransform": ".transforms",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "FAMILIES",

@@ -18,7 +18,6 @@ from importlib import resources
 
 from robustness.zoo.errors import UnknownModelError
 from robustness.zoo.names import TRANSFORMER_ARCH_PREFIXES, ModelName
-from robustness.zoo.sources import parse_model_name
 
 FAMILIES_FILE = "families.json"
 KINDS = ("cnn", "vit")
@@ -80,6 +79,8 @@ def _architecture_key(name: ModelName) -> tuple[str, str]:
 
 def family_of(name: str) -> str | None:
     """The curated (non-aggregate) family whose models share this model's architecture."""
+    from robustness.zoo.sources import parse_model_name  # the sources import timm (and torch)
+
     key = _architecture_key(parse_model_name(name))
     for spec in FAMILIES.values():
         if any(_architecture_key(parse_model_name(m)) == key for m in spec.models):
@@ -92,5 +93,7 @@ def kind_of(name: str) -> str:
     family = family_of(name)
     if family is not None:
         return FAMILIES[family].kind
+    from robustness.zoo.sources import parse_model_name
+
     architecture = parse_model_name(name).architecture
     return "vit" if architecture.startswith(TRANSFORMER_ARCH_PREFIXES) else "cnn"

@@ -12,7 +12,7 @@ from PIL import Image
 
 from robustness.datasets import expand_dataset_names, open_test_set
 from robustness.engine import EvalConfig, run_evaluation
-from robustness.store import Store
+from robustness.store import Store, Unit
 
 CFG = EvalConfig(batch_size=3, workers=2, device="cpu", progress=False, checkpoint_every=3)
 
@@ -62,7 +62,7 @@ def test_engine_evaluates_it_like_the_files_and_keys_the_seed(tmp_path):
                              dataset_options={k: {**v, "allow_partial": True} for k, v in options.items()})  # fmt: skip
     assert summary.ok, summary.failed
     store = Store(tmp_path / "out")
-    by_set = {r.test_set: store.unit("gray.a", r.test_set, r.key).read_records() for r in summary.results}
+    by_set = {r.test_set: Unit(store.unit("gray.a", r.test_set, r.key).root).records().to_arrays() for r in summary.results}
     memory, files = by_set["imagenet-c-inmemory.gaussian_noise.4"], by_set["imagenet-c.gaussian_noise.4"]
     assert list(memory["relpath"]) == list(files["relpath"])
     np.testing.assert_array_equal(memory["top5"], files["top5"])

@@ -49,7 +49,7 @@ def local_tables(out, models, sets, shelf=PLAIN):
 def unit_folders(out):
     """(model, set) -> every unit folder holding records (a duplicate would show as two)."""
     found: dict[tuple[str, str], list[Path]] = {}
-    for records in Path(out, "units").glob("*/*/*/records.npz"):
+    for records in Path(out, "units").glob("*/*/*/predictions.parquet"):
         meta = json.loads((records.parent / "meta.json").read_text())
         found.setdefault((meta["model"]["name"], meta["test_set"]["name"]), []).append(records.parent)
     return found

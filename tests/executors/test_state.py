@@ -76,12 +76,13 @@ def test_a_pack_run_twice_gives_one_result_per_unit(tmp_path):
     pack = EvalPack(WorkPack(0, "gray.b", ("imagenet", "imagenet-r")), request, tmp_path / "sweeps" / "s")
     first = pack()
     assert [r["status"] for r in first["results"]] == ["done", "done"]
-    records = sorted(tmp_path.glob("units/*/*/*/records.npz"))
+    records = sorted(tmp_path.glob("units/*/*/*/predictions.parquet"))
+    assert len(records) == 2
     stamps = [p.stat().st_mtime_ns for p in records]
     # what a requeue runs: submitit's checkpoint() resubmits the same callable
     again = pack.checkpoint().function()
     assert [r["status"] for r in again["results"]] == ["cached", "cached"]
-    assert sorted(tmp_path.glob("units/*/*/*/records.npz")) == records
+    assert sorted(tmp_path.glob("units/*/*/*/predictions.parquet")) == records
     assert [p.stat().st_mtime_ns for p in records] == stamps
     assert unit_states(tmp_path, [("gray.b", "imagenet"), ("gray.b", "imagenet-r")], "fp32", False)[0].state == "done"
 

@@ -23,10 +23,10 @@ from robustness.report.analysis import (
     AnalysisOptions,
     corruption_table,
     fits_tables,
-    match_images,
     report_from_store,
     with_group_means,
 )
+from robustness.report.pairing import match_images
 from robustness.stats.corruption import (
     ALEXNET_CLEAN_ERROR,
     ALL_CORRUPTIONS,

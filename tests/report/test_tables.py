@@ -116,3 +116,42 @@ def test_diff_rule_option_puts_exact_values_in_timm_columns():
     assert timm.loc["a", "top5_diff_exact"] == exact.loc["a", "top5_diff"] == pytest.approx(80.0 - 90.0)
     with pytest.raises(UserInputError, match="diff rule"):
         table_for(units, "imagenetv2-matched-frequency", diff_rule="nearest")
+
+
+def test_updating_the_tables_of_the_units_a_run_made_equals_rewriting_them_all(tmp_path):
+    """``eval`` updates only the tables its units change: results of its sets and of the sets
+    differenced against them (rank_diff depends on the whole baseline table), its models' rows
+    in the summaries and models.csv. The files must equal a full rewrite from the store."""
+    import numpy as np
+    from demo_kind_store import MF, N_MF, N_VAL, add_unit, build_demo_kind_store
+
+    store = build_demo_kind_store(tmp_path / "store", seed=1)
+    incremental = tmp_path / "incremental"
+    write_tables(store, incremental)
+
+    def same_as_full(name):
+        full = tmp_path / name
+        write_tables(store, full)
+        files = sorted(p.name for p in full.iterdir())
+        assert files == sorted(p.name for p in incremental.iterdir())
+        for file in files:
+            assert (incremental / file).read_text() == (full / file).read_text(), file
+
+    rng = np.random.default_rng(7)
+    # a recomputed unit of an existing model on a shifted set: nothing depends on that set
+    add_unit(store, "demo-vit", MF, [f"n{i % 10:08d}/mf_{i:05d}.jpeg" for i in range(N_MF)],
+             rng.random(N_MF) < 0.4, "imagenet", "vit", "imagenet-trained", key="recomputed")
+    written = write_tables(store, incremental, models=["demo-vit"], test_sets=[MF])
+    assert sorted(p.name for p in written) == sorted([
+        f"results-{MF}.csv", "summary-vit.csv", "summary-all.csv", "models.csv"])
+    same_as_full("full-1")
+    # a new model of an existing family on the baseline: every set differenced against it changes
+    val = [f"n{i % 10:08d}/ILSVRC2012_val_{i + 1:08d}.JPEG" for i in range(N_VAL)]
+    add_unit(store, "demo-resnet-2", "imagenet", val, rng.random(N_VAL) < 0.7, None, "resnet",
+             "imagenet-trained")
+    written = write_tables(store, incremental, models=["demo-resnet-2"], test_sets=["imagenet"])
+    assert {"results-imagenet.csv", f"results-{MF}.csv", "results-imagenet-c.fog.3.csv",
+            "summary-resnet.csv"} <= {p.name for p in written}
+    assert "summary-vit.csv" not in {p.name for p in written}
+    same_as_full("full-2")
+    assert "demo-resnet-2" in set(pd.read_csv(incremental / "summary-all.csv")["model"])
