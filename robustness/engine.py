@@ -36,7 +36,7 @@ from .datasets.base import BadImageError, LayoutError, score_logits
 from .datasets.catalogue import parse_set_name, root_names
 from .datasets.fingerprint import ImageListFingerprint, test_set_fingerprint
 from .datasets.registry import open_test_set as open_named_test_set
-from .store import Store, UnitDir, concat_records, load_records, unit_key
+from .store import FORMAT_VERSION, Store, UnitDir, concat_records, load_records, unit_key
 from .zoo.loader import load_model as load_named_model
 from .zoo.resolve import match_weights
 
@@ -54,6 +54,7 @@ class EvalConfig:
     checkpoint_every: int = 2048  # images between resume checkpoints (rounded up to whole batches)
     progress: bool = True
     fingerprint: str = "stat"  # how a test set's image list is identified: stat | content
+    upgrade_old_units: bool = False  # recompute finished units of an older store format in place
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
@@ -270,6 +271,8 @@ def _batches(loader: DataLoader, network: torch.nn.Module, device: torch.device,
             "correct5": scored.correct5,
             "correct1_all": scored.correct1_all,
             "correct5_all": scored.correct5_all,
+            "prob5": scored.prob5.astype(np.float16),
+            "p_true": scored.p_true.astype(np.float16),
         }
         if save_logits:
             rec["logits"] = logits.cpu().numpy().astype(np.float16)
@@ -295,7 +298,7 @@ def evaluate_unit(model: Any, test_set: Any, store: Store, config: EvalConfig, *
     key = unit_key(spec)
     name, set_name = model.info.name, test_set.info.name
     unit = store.unit(name, set_name, key)
-    if unit.finished():
+    if unit.finished() and not _to_upgrade(unit, config):
         return _cached(unit, name, set_name, key)
     holder = unit.try_lock()
     if holder is not None:
@@ -303,13 +306,19 @@ def evaluate_unit(model: Any, test_set: Any, store: Store, config: EvalConfig, *
                           error=f"being computed by another run (host {holder.get('host')}, "
                           f"pid {holder.get('pid')}, since {holder.get('started')})")
     try:
-        if unit.finished():  # finished by another run between the check and the lock
+        if unit.finished() and not _to_upgrade(unit, config):  # finished by another run meanwhile
             return _cached(unit, name, set_name, key)
         unit.write_spec({"key": key, **spec,
                          "provenance": unit_provenance(model, test_set, open_options)})
         return _compute_unit(model, test_set, unit, key, config, device, precision, partial)
     finally:
         unit.release_lock()
+
+
+def _to_upgrade(unit: UnitDir, config: EvalConfig) -> bool:
+    """A finished unit of an older store format, to recompute under ``upgrade_old_units``
+    (format 1 stored no per-image confidences)."""
+    return config.upgrade_old_units and int(unit.read_meta().get("format", 1)) < FORMAT_VERSION
 
 
 def _cached(unit: UnitDir, name: str, set_name: str, key: str) -> UnitResult:

@@ -14,7 +14,7 @@ from fakes import GrayModel, GraySet
 
 import robustness as rh
 from robustness.engine import EvalConfig, evaluate_unit
-from robustness.store import RECORD_FIELDS, Store, Unit, UnitRecords
+from robustness.store import CONFIDENCE_FIELDS, RECORD_FIELDS, Store, Unit, UnitRecords
 
 CFG = EvalConfig(batch_size=4, workers=0, device="cpu", precision="fp32", progress=False,
                  checkpoint_every=4)
@@ -59,7 +59,7 @@ def test_find_returns_the_finished_unit_with_typed_records(tmp_path):
     assert rec.correct1.tolist() == [i not in (1, 5) for i in range(10)]
     assert rec.correct1_all.tolist() == rec.correct1.tolist()  # a full set: same scoring
     assert rec.correct5.all() and rec.correct5_all.all()
-    assert set(rec.to_arrays()) == set(RECORD_FIELDS)
+    assert set(rec.to_arrays()) == set(RECORD_FIELDS) | set(CONFIDENCE_FIELDS)
     # opened by its folder (the ``path`` column of the tables), the same unit
     assert Unit(str(unit.path)) == unit and Unit(unit.path).records().correct1.tolist() == rec.correct1.tolist()
     assert rh.Unit is Unit and rh.UnitRecords is UnitRecords

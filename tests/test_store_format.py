@@ -16,7 +16,14 @@ from fakes import GrayModel, GraySet
 
 from robustness.engine import EvalConfig, evaluate_unit
 from robustness.report.analysis import PAIRED_METHOD, AnalysisOptions, report_from_store
-from robustness.store import FORMAT_VERSION, IMAGES_DIR, RECORD_FIELDS, Store, Unit
+from robustness.store import (
+    CONFIDENCE_FIELDS,
+    FORMAT_VERSION,
+    IMAGES_DIR,
+    RECORD_FIELDS,
+    Store,
+    Unit,
+)
 
 CFG = EvalConfig(batch_size=4, workers=0, device="cpu", precision="fp32", progress=False,
                  checkpoint_every=4)
@@ -66,7 +73,42 @@ def test_predictions_equal_the_hand_computed_ones_and_read_back_through_every_ap
     assert values.shape == (12, 5) and values[:, 0].tolist() == LEVELS and evaluated.all()
     rec = unit.records()
     assert rec.relpath.tolist() == ds.relpaths and rec.index.tolist() == list(range(12))
-    assert set(rec.to_arrays()) == set(RECORD_FIELDS)
+    assert set(rec.to_arrays()) == set(RECORD_FIELDS) | set(CONFIDENCE_FIELDS)
+
+
+def test_every_unit_stores_the_softmax_probabilities_of_its_top5_and_of_the_true_label(tmp_path):
+    """GrayNet's logits are -|c - level|, so p(c) = exp(-|c - level|) / Z(level) with
+    Z = 1 + sum_{k=1..level} e^-k + sum_{k=1..999-level} e^-k: the top class has 1/Z, the next
+    two (level -+ 1) e^-1/Z; a label of level + 1 has probability e^-1/Z."""
+    store = Store(tmp_path)
+    evaluate_unit(GrayModel("gray.a", 0), gray("imagenet", wrong=(1, 5), baseline=None), store, CFG)
+    unit = store.find("gray.a", "imagenet")
+    assert unit.has_confidences and unit.meta["confidences"] is True
+    z = np.array([1 + sum(np.exp(-k) for k in range(1, lv + 1)) + sum(np.exp(-k) for k in range(1, 1000 - lv))
+                  for lv in LEVELS])
+    prob5, evaluated = unit.column("prob5")
+    assert prob5.dtype == np.float16 and evaluated.all()
+    np.testing.assert_allclose(prob5[:, 0], 1 / z, rtol=1e-3)
+    np.testing.assert_allclose(prob5[:, 1:3], np.exp(-1) / z[:, None].repeat(2, 1), rtol=1e-3)
+    np.testing.assert_allclose(prob5[:, 3:5], np.exp(-2) / z[:, None].repeat(2, 1), rtol=1e-3)
+    p_true, _ = unit.column("p_true")
+    expected = np.where([i in (1, 5) for i in range(12)], np.exp(-1) / z, 1 / z)
+    np.testing.assert_allclose(p_true, expected, rtol=1e-3)
+    table = pd.read_parquet(unit.dir.predictions)
+    assert [c for c in table.columns if c.startswith("prob_")] == [f"prob_{k}" for k in range(1, 6)]
+    assert str(table["p_true"].dtype) == "float16"
+    rec = unit.records()
+    np.testing.assert_array_equal(rec.p_true, p_true)
+
+
+def test_a_unit_without_confidences_names_the_command_that_recomputes_it(tmp_path):
+    relpaths = [f"c/img{i}.png" for i in range(4)]
+    write_format_1_unit(tmp_path / "units" / "m" / "imagenet" / ("1" * 16), "m", "imagenet", relpaths,
+                        [1, 0, 1, 1], None)
+    unit = Store(tmp_path).find("m", "imagenet")
+    assert not unit.has_confidences and unit.records().p_true is None
+    with pytest.raises(ValueError, match="--upgrade-old-units"):
+        unit.column("p_true")
 
 
 def test_a_skipped_image_is_a_null_row_left_out_of_counts_records_and_sql(tmp_path):
@@ -172,3 +214,27 @@ def test_the_readme_duckdb_queries_read_the_store_without_our_code(tmp_path, mon
     assert mine["relpath"].tolist() == unit.image_list().relpaths.tolist()
     assert mine["label"].tolist() == unit.image_list().labels.tolist()
     assert mine["top5_1"].tolist() == [lv + 1 for lv in LEVELS]
+
+
+def test_a_format_1_unit_is_kept_until_asked_then_recomputed_in_place(tmp_path):
+    """The key does not change with the file format, so a format-1 unit stays finished (never
+    recomputed by a plain eval); ``upgrade_old_units`` recomputes it in its folder."""
+    store = Store(tmp_path)
+    ds = gray("imagenet", wrong=(1,), baseline=None)
+    first = evaluate_unit(GrayModel("gray.a", 0), ds, store, CFG)
+    unit = Unit(store.unit("gray.a", "imagenet", first.key).root)
+    rec = unit.records()
+    arrays = {f: getattr(rec, f) for f in RECORD_FIELDS}
+    np.savez(unit.dir.records, **arrays)  # what format 1 wrote
+    meta = {k: v for k, v in unit.meta.items() if k not in ("format", "image_list", "counts", "confidences")}
+    unit.dir.predictions.unlink()
+    unit.dir.meta.write_text(json.dumps(meta))
+    assert Unit(unit.path).format == 1 and not Unit(unit.path).has_confidences
+    again = evaluate_unit(GrayModel("gray.a", 0), ds, store, CFG)
+    assert again.status == "cached" and again.key == first.key and Unit(unit.path).format == 1
+    upgraded = evaluate_unit(GrayModel("gray.a", 0), ds, store,
+                             EvalConfig(**{**CFG.__dict__, "upgrade_old_units": True}))
+    assert upgraded.status == "done" and upgraded.key == first.key
+    now = Unit(unit.path)
+    assert now.format == FORMAT_VERSION and now.has_confidences and not now.dir.records.exists()
+    assert now.records().correct1.tolist() == rec.correct1.tolist()

@@ -52,6 +52,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="how a test set's images are identified: stat (paths, sizes, mtimes; "
                    "default) or content (SHA-256 of every file: slower, survives copies that "
                    "do not keep mtimes)")
+    e.add_argument("--upgrade-old-units", action="store_true",
+                   help="recompute finished units of an older store format in place (format 1 "
+                   "stored no per-image confidences, which calibration and OOD tables need)")
     e.add_argument("--no-progress", action="store_true")
     add_executor_arguments(e)
     e.set_defaults(func=run)
@@ -90,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         progress=not args.no_progress,
         fingerprint=args.fingerprint,
+        upgrade_old_units=args.upgrade_old_units,
     )
     set_options = dataset_options(args.dataset_option)
     if args.allow_partial:

@@ -73,6 +73,12 @@ def report_command(args: argparse.Namespace) -> str:
     words += ["--clip-extremes"] * bool(getattr(args, "clip_extremes", False))
     if getattr(args, "diff_rule", "timm") != "timm":
         words += ["--diff-rule", args.diff_rule]
+    if getattr(args, "calibration_resamples", 0):
+        words += ["--calibration-resamples", str(args.calibration_resamples)]
+    if getattr(args, "ood_score", "msp") != "msp":
+        words += ["--ood-score", args.ood_score]
+    if getattr(args, "ood_resamples", 1000) != 1000:
+        words += ["--ood-resamples", str(args.ood_resamples)]
     return shlex.join(words)
 
 
@@ -91,6 +97,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="compute the paired gaps of these shifted sets (names, set groups such as "
                    "imagenet-c, or wildcards) into OUT/cache/gaps and write nothing else: one job "
                    "per set group splits a large report; a final `robustness report` reads them")
+    r.add_argument("--calibration-resamples", type=int, default=0, metavar="N",
+                   help="bootstrap resamples over images for calibration.csv's intervals "
+                   "(default 0: point estimates only; 1000 for publication)")
+    r.add_argument("--ood-score", choices=("msp", "max_logit", "energy"), default="msp",
+                   help="anomaly score of ood.csv: max-softmax probability (default; stored for "
+                   "every unit), max logit or energy (both need units evaluated with --save-logits)")
+    r.add_argument("--ood-resamples", type=int, default=1000, metavar="N",
+                   help="stratified bootstrap resamples for ood.csv's intervals")
     r.add_argument("--no-gap-cache", action="store_true",
                    help="recompute every paired gap instead of reusing OUT/cache/gaps")
     r.add_argument("--html", action="store_true",
@@ -110,8 +124,12 @@ def run(args: argparse.Namespace) -> int:
     from ..store import Store
 
     options = analysis_options(args)
-    if args.no_gap_cache:
-        options.gap_cache = False
+    for flag in ("calibration_resamples", "ood_resamples"):
+        if getattr(args, flag) < 0:
+            raise UserInputError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: expected 0 or more")
+    options.gap_cache = not args.no_gap_cache
+    options.calibration_resamples = args.calibration_resamples
+    options.ood_score, options.ood_resamples = args.ood_score, args.ood_resamples
     if args.gaps_only:
         from ..report.analysis import precompute_gaps
 

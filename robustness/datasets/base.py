@@ -82,7 +82,13 @@ class Scoring:
 
 @dataclass
 class ScoredBatch:
-    """Per-image scores of one batch. ``top5`` holds ImageNet-1k indices (N, 5)."""
+    """Per-image scores of one batch. ``top5`` holds ImageNet-1k indices (N, 5).
+
+    ``prob5`` (N, 5) and ``p_true`` (N,) are softmax probabilities (fractions) over the classes
+    the set scores (``Scoring.allowed_classes()``; all 1000 for plain sets): the probability of
+    each of the ``top5`` classes (``prob5[:, 0]`` is the max-softmax confidence), and the total
+    probability of the classes that count as correct for the image's label (its class; ReaL's
+    label set; ObjectNet's targets)."""
 
     top5: np.ndarray
     correct1: np.ndarray
@@ -90,6 +96,8 @@ class ScoredBatch:
     top5_all: np.ndarray
     correct1_all: np.ndarray
     correct5_all: np.ndarray
+    prob5: np.ndarray | None = None
+    p_true: np.ndarray | None = None
 
 
 def _hits(top: np.ndarray, labels: np.ndarray, scoring: Scoring) -> np.ndarray:
@@ -141,6 +149,7 @@ def score_logits(logits: torch.Tensor, labels: torch.Tensor | np.ndarray, scorin
         top5 = allowed[sub.topk(ks, dim=1).indices.numpy()]
     hits = _hits(top5, labels, scoring)
     hits_all = _hits(top5_all, labels, scoring)
+    prob5, p_true = _probabilities(logits, top5, labels, scoring, allowed)
     return ScoredBatch(
         top5=top5,
         correct1=hits[:, 0],
@@ -148,7 +157,26 @@ def score_logits(logits: torch.Tensor, labels: torch.Tensor | np.ndarray, scorin
         top5_all=top5_all,
         correct1_all=hits_all[:, 0],
         correct5_all=hits_all.any(axis=1),
+        prob5=prob5,
+        p_true=p_true,
     )
+
+
+def _probabilities(logits: torch.Tensor, top5: np.ndarray, labels: np.ndarray, scoring: Scoring,
+                   allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(prob5, p_true) of :class:`ScoredBatch`: softmax over the scored classes (float32)."""
+    probs = logits.softmax(dim=1).numpy()
+    if allowed is not None:
+        probs_scored = np.zeros_like(probs)
+        probs_scored[:, allowed] = logits[:, allowed.tolist()].softmax(dim=1).numpy()
+        probs = probs_scored
+    prob5 = np.take_along_axis(probs, top5, axis=1)
+    if scoring.label_targets is None:
+        p_true = probs[np.arange(len(labels)), labels]
+    else:
+        p_true = np.array([probs[i, list(scoring.label_targets[int(lab)])].sum()
+                           for i, lab in enumerate(labels)], dtype=np.float32)
+    return prob5.astype(np.float32), p_true.astype(np.float32)
 
 
 @dataclass

@@ -265,7 +265,7 @@ def submit_evaluation(
     before = unit_states(out, requested, precision, config.save_logits, stale)
     if only_failed:
         todo = [(s.model, s.test_set) for s in before if s.state == "failed"]
-    elif recheck or local:
+    elif recheck or local or config.upgrade_old_units:  # jobs compare keys (and formats)
         todo = list(requested)
     else:
         todo = [(s.model, s.test_set) for s in before if s.state != "done"]

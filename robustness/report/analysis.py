@@ -81,6 +81,9 @@ class AnalysisOptions:
     clip_extremes: bool = False  # probit/logit fits: clip 0%/100% accuracies instead of leaving them out
     diff_rule: str = "timm"  # results-<set>.csv: timm's top5_diff/rank_diff rule, or "exact"
     gap_cache: bool = True  # store report: reuse paired gaps cached under OUT/cache/gaps
+    calibration_resamples: int = 0  # bootstrap resamples for calibration.csv's intervals (0: none)
+    ood_score: str = "msp"  # ood.csv's anomaly score: msp | max_logit | energy (the last two need logits)
+    ood_resamples: int = 1000  # stratified bootstrap resamples for ood.csv's intervals
 
 
 @dataclass
@@ -96,6 +99,14 @@ class Analysis:
     group_corruptions: dict[str, pd.DataFrame] = field(default_factory=dict)
     """Other set groups (ImageNet-C-bar, shift ladders, in-memory ImageNet-C): error per
     corruption and severity; CE columns stay empty (no AlexNet constants)."""
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """calibration.csv (report.calibration); empty from published tables."""
+    reliability: dict[str, list] = field(default_factory=dict)
+    """model -> reliability-diagram panels (report.calibration.Panel)."""
+    ood: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """ood.csv (report.ood)."""
+    stability: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """stability.csv (report.stability): ImageNet-P flip rates."""
 
 
 # ---------------------------------------------------------------- accuracy frames
@@ -640,4 +651,19 @@ def report_from_store(store: Store, options: AnalysisOptions | None = None) -> t
     acc = accuracy_frame_from_units(units)
     gaps, notes = gaps_from_records(units, opts.n_resamples, opts.alpha, opts.seed,
                                     cache=_gap_cache(store, opts))
-    return acc, analyze(acc, gaps, opts, [*partial_notes(units), *notes])
+    result = analyze(acc, gaps, opts, [*partial_notes(units), *notes])
+    beyond_accuracy(store, units, result, opts)
+    return acc, result
+
+
+def beyond_accuracy(store: Store, units: pd.DataFrame, result: Analysis, opts: AnalysisOptions) -> None:
+    """Fill ``result``'s calibration, OOD and stability tables from the units' per-image
+    confidences and top-5 (report.calibration, report.ood, report.stability)."""
+    from .calibration import calibration_table
+    from .ood import ood_table
+
+    result.calibration, notes, result.reliability = calibration_table(
+        units, opts.calibration_resamples, opts.seed)
+    result.notes += notes
+    result.ood, notes = ood_table(units, opts.ood_score, opts.ood_resamples, opts.seed, opts.alpha)
+    result.notes += notes

@@ -402,3 +402,49 @@ def plot_gap_bars(
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, stem)
+
+
+def plot_ece_by_severity(table: pd.DataFrame, stem: str | Path, title: str,
+                         figsize: tuple[float, float] = (6.0, 4.0)) -> list[Path]:
+    """ECE (percent) against shift intensity, one line per model: ``table`` has ``model``,
+    ``severity`` (0 for the clean baseline) and ``ece`` (with ``ece_low``/``ece_high`` drawn as
+    a band when present)."""
+    fig = new_figure(figsize)
+    ax = fig.add_subplot()
+    for model, rows in table.sort_values("severity").groupby("model", sort=True):
+        x, y = rows["severity"].to_numpy(float), rows["ece"].to_numpy(float)
+        (line,) = ax.plot(x, y, marker="o", linewidth=1.2, markersize=4, label=model)
+        if rows["ece_low"].notna().all():
+            ax.fill_between(x, rows["ece_low"].to_numpy(float), rows["ece_high"].to_numpy(float),
+                            color=line.get_color(), alpha=0.15, linewidth=0)
+    ax.set_xlabel("severity (0: clean)")
+    ax.set_ylabel("expected calibration error (%)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def plot_reliability(diagrams: Sequence[tuple[str, Sequence[float], Sequence[float], Sequence[int]]],
+                     stem: str | Path, title: str) -> list[Path]:
+    """Reliability diagrams side by side: per panel (name, mean confidence per bin, accuracy per
+    bin, images per bin), fractions; empty bins are left out. The diagonal is perfect
+    calibration; bars below it are over-confident bins."""
+    fig = new_figure((3.2 * len(diagrams), 3.4))
+    for i, (name, confidence, accuracy, counts) in enumerate(diagrams):
+        ax = fig.add_subplot(1, len(diagrams), i + 1)
+        conf, acc, n = (np.asarray(v, dtype=float) for v in (confidence, accuracy, counts))
+        keep = n > 0
+        ax.bar(conf[keep], acc[keep], width=1.0 / max(len(n), 1), alpha=0.7, color="tab:blue",
+               edgecolor="white")
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle="--")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("confidence")
+        if i == 0:
+            ax.set_ylabel("accuracy")
+        ax.set_title(name, fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, stem)

@@ -15,15 +15,25 @@ import pandas as pd
 from ..datasets.catalogue import IMAGENET_C, SET_GROUPS
 from ..store import Store
 from .analysis import Analysis, AnalysisOptions, group_member, report_from_store
+from .calibration import ece_by_severity
 from .html import write_html_from_store
-from .plots import plot_accuracy_on_the_line, plot_corruption_heatmap, plot_gap_bars
+from .plots import (
+    plot_accuracy_on_the_line,
+    plot_corruption_heatmap,
+    plot_ece_by_severity,
+    plot_gap_bars,
+    plot_reliability,
+)
 from .tables import write_tables
 from .views import line_views
 
 #: percent columns written with 3 decimals (timm's precision); other floats with 6 digits
 PERCENT_COLUMNS = ("baseline_top1", "shift_top1", "gap", "gap_low", "gap_high", "er", "error",
                    "ce", "relative_ce", "mce", "relative_mce", "mce_unnormalized_15",
-                   "mce_unnormalized_19", "clean_error")
+                   "mce_unnormalized_19", "clean_error", "accuracy", "mean_confidence", "ece",
+                   "ece_low", "ece_high", "ece_equal_mass", "ece_equal_mass_low",
+                   "ece_equal_mass_high", "aurc", "aurc_low", "aurc_high", "excess_aurc", "aupr",
+                   "aupr_low", "aupr_high", "auroc", "auroc_low", "auroc_high", "aupr_chance")
 #: gap bar plots show at most this many models (the best on the baseline set)
 MAX_GAP_BARS = 40
 
@@ -79,6 +89,26 @@ def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
     return written
 
 
+def write_beyond_accuracy_plots(result: Analysis, out: Path) -> list[Path]:
+    """ECE against severity per set group of corrupted copies, reliability diagrams per model
+    (clean baseline and most severe pool), ImageNet-P flip probability per perturbation."""
+    written: list[Path] = []
+    table = result.calibration
+    if not table.empty:
+        for group in sorted(g for g in table["group"].unique() if g):
+            written += plot_ece_by_severity(
+                ece_by_severity(table, group), out / f"calibration_ece_{_file_part(group)}",
+                title=f"{SET_GROUPS[group].title}: ECE by severity (15 equal-width bins)")
+        for model, panels in sorted(result.reliability.items()):
+            written += plot_reliability(panels, out / f"reliability_{_file_part(model)}",
+                                        title=f"{model}: reliability (15 equal-width bins)")
+    if not result.stability.empty:
+        from .stability import plot_flip_rates
+
+        written += plot_flip_rates(result.stability, out)
+    return written
+
+
 def _file_part(name: str) -> str:
     """A file-name part for a set name: runs of other characters (dots too, which
     ``Path.with_suffix`` would eat) become one underscore."""
@@ -99,8 +129,13 @@ def write_analysis(acc: pd.DataFrame, result: Analysis, out: str | Path,
         written.append(_write_csv(result.corruptions, out / "corruptions.csv"))
     for group, table in result.group_corruptions.items():
         written.append(_write_csv(table, out / f"corruptions-{group}.csv"))
+    for name, table in (("calibration", result.calibration), ("ood", result.ood),
+                        ("stability", result.stability)):
+        if not table.empty:
+            written.append(_write_csv(table, out / f"{name}.csv"))
     if opts.plots:
         written += write_plots(acc, result, out / "plots", opts)
+        written += write_beyond_accuracy_plots(result, out / "plots")
     notes = out / "notes.txt"
     notes.write_text("".join(f"{line}\n" for line in result.notes))
     written.append(notes)

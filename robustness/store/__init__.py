@@ -35,6 +35,7 @@ a table of the current units.
 """
 
 from .columns import (
+    CONFIDENCE_FIELDS,
     CORRECT_FIELDS,
     FORMAT_VERSION,
     IMAGES_DIR,
@@ -59,7 +60,7 @@ from .read import UNITS_COLUMNS, Store, Unit, UnitRecords
 from .units import UnitDir, same_settings, sibling_units
 
 __all__ = [
-    "CORRECT_FIELDS", "FORMAT_VERSION", "IMAGES_DIR", "KEY_VERSION", "PREDICTIONS", "RECORD_FIELDS",
+    "CONFIDENCE_FIELDS", "CORRECT_FIELDS", "FORMAT_VERSION", "IMAGES_DIR", "KEY_VERSION", "PREDICTIONS", "RECORD_FIELDS",
     "UNITS_COLUMNS", "ImageList", "Store", "Unit", "UnitDir", "UnitRecords", "atomic_write_bytes",
     "atomic_write_json", "canonical_json", "concat_records", "load_records", "read_image_list",
     "read_json_file", "safe_name", "same_settings", "save_records", "sibling_units", "unit_key",

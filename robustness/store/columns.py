@@ -40,6 +40,12 @@ RECORD_FIELDS = (
     "correct1_all",  # bool: plain 1000-way top-1 (same as correct1 for full sets)
     "correct5_all",  # bool
 )
+#: per-image confidences, written by the engine for every unit of format 2 (optional for other
+#: writers: absent ones are null); fractions, float16
+CONFIDENCE_FIELDS = (
+    "prob5",  # (N, 5): softmax probability of each top5 class over the set's scored classes
+    "p_true",  # (N,): probability of the classes that count as correct for the image's label
+)
 #: the per-image correctness fields, and the count of each kept in meta.json (``counts``)
 CORRECT_FIELDS = {"correct1": "k1", "correct5": "k5", "correct1_all": "k1_all", "correct5_all": "k5_all"}
 #: version of the files a finished unit holds (1: records.npz; 2: image list + predictions.parquet)
@@ -50,6 +56,7 @@ RECORDS_V1 = "records.npz"
 PREDICTIONS = "predictions.parquet"
 LOGITS = "logits.npy"  # float16 (positions, 1000), only under --save-logits
 TOP5_COLUMNS = tuple(f"top5_{k}" for k in range(1, 6))  # k-th of the top-5 predicted classes
+PROB5_COLUMNS = tuple(f"prob_{k}" for k in range(1, 6))  # its softmax probability (prob_1: max-softmax)
 PARQUET_COMPRESSION = "zstd"
 
 
@@ -185,16 +192,26 @@ def predictions_bytes(arrays: dict[str, np.ndarray], evaluated: np.ndarray, *, m
         columns[name] = pa.array(column, type=pa.int16(), mask=mask | (k >= top5.shape[1]))
     for name in CORRECT_FIELDS:
         columns[name] = pa.array(np.asarray(arrays[name], dtype=bool), type=pa.bool_(), mask=mask)
+    prob5 = arrays.get("prob5")
+    prob5 = (np.full((n, 5), np.nan, dtype=np.float16) if prob5 is None
+             else np.asarray(prob5, dtype=np.float16).reshape(n, -1))
+    for k, name in enumerate(PROB5_COLUMNS):
+        column = prob5[:, k] if k < prob5.shape[1] else np.full(n, np.nan, dtype=np.float16)
+        columns[name] = pa.array(column, type=pa.float16(), mask=mask | np.isnan(column))
+    p_true = arrays.get("p_true")
+    p_true = np.full(n, np.nan, dtype=np.float16) if p_true is None else np.asarray(p_true, dtype=np.float16)
+    columns["p_true"] = pa.array(p_true, type=pa.float16(), mask=mask | np.isnan(p_true))
     return _parquet_bytes(pa.table(columns))
 
 
 def read_prediction_columns(path: Path, names: tuple[str, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Columns ``names`` of a ``predictions.parquet`` (``top5`` reads the five class columns as
     (N, 5) int16) and the evaluated mask (N,), both aligned with the unit's image list. Null
-    entries (images not evaluated; ranks beyond the classes of a set scored over fewer than 5)
-    read as False / -1."""
+    entries (images not evaluated; ranks beyond the classes of a set scored over fewer than 5;
+    confidences a writer left out) read as False / -1 / NaN."""
     _, pq = _pyarrow()
-    wanted = [c for name in names for c in (TOP5_COLUMNS if name == "top5" else (name,))]
+    grouped = {"top5": TOP5_COLUMNS, "prob5": PROB5_COLUMNS}
+    wanted = [c for name in names for c in grouped.get(name, (name,))]
     first = "correct1"
     table = pq.read_table(path, columns=list(dict.fromkeys([first, *wanted])))
     evaluated = table.column(first).is_valid().to_numpy(zero_copy_only=False)
@@ -203,9 +220,20 @@ def read_prediction_columns(path: Path, names: tuple[str, ...]) -> tuple[dict[st
         if name == "top5":
             out[name] = np.stack([table.column(c).fill_null(-1).to_numpy().astype(np.int16)
                                   for c in TOP5_COLUMNS], axis=1)
+        elif name == "prob5":
+            out[name] = np.stack([_floats(table.column(c)) for c in PROB5_COLUMNS], axis=1)
+        elif name == "p_true":
+            out[name] = _floats(table.column(name))
         else:
             out[name] = table.column(name).fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
     return out, evaluated
+
+
+def _floats(column) -> np.ndarray:
+    """A float16 column as float16 numpy, nulls as NaN."""
+    import pyarrow.compute as pc
+
+    return pc.fill_null(column.cast("float32"), float("nan")).to_numpy().astype(np.float16)
 
 
 def logits_bytes(logits: np.ndarray) -> bytes:

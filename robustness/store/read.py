@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .columns import (
+    CONFIDENCE_FIELDS,
     CORRECT_FIELDS,
     RECORD_FIELDS,
     ImageList,
@@ -57,6 +58,8 @@ class UnitRecords:
     correct1_all: np.ndarray  # bool (N,): plain 1000-way top-1
     correct5_all: np.ndarray  # bool (N,)
     logits: np.ndarray | None = None  # float16 (N, 1000) or None
+    prob5: np.ndarray | None = None  # float16 (N, 5): probabilities of top5 (None: not stored/asked)
+    p_true: np.ndarray | None = None  # float16 (N,): probability of the correct classes
 
     def __len__(self) -> int:
         return next((len(v) for v in self.to_arrays().values()), 0)
@@ -68,21 +71,21 @@ class UnitRecords:
         others are None; ``logits`` is kept when present; other keys are ignored."""
         unknown = [f for f in fields if f not in RECORD_FIELDS]
         if unknown:
-            raise ValueError(f"unknown record field(s) {', '.join(unknown)}; known: {', '.join(RECORD_FIELDS)}")
+            known = (*RECORD_FIELDS, *CONFIDENCE_FIELDS)
+            raise ValueError(f"unknown record field(s) {', '.join(unknown)}; known: {', '.join(known)}")
         missing = [f for f in fields if f not in arrays]
         if missing:
             raise KeyError(f"records lack field(s) {', '.join(missing)}")
         typed = {f: np.asarray(arrays[f]).astype(_RECORD_DTYPES[f], copy=False) if f in fields else None
                  for f in RECORD_FIELDS}
-        logits = arrays.get("logits")
-        return cls(**typed, logits=None if logits is None else np.asarray(logits).astype(np.float16, copy=False))
+        extra = {f: None if arrays.get(f) is None else np.asarray(arrays[f]).astype(np.float16, copy=False)
+                 for f in ("logits", *CONFIDENCE_FIELDS)}
+        return cls(**typed, **extra)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The fields as arrays (fields that are None left out)."""
-        out = {f: getattr(self, f) for f in RECORD_FIELDS if getattr(self, f) is not None}
-        if self.logits is not None:
-            out["logits"] = self.logits
-        return out
+        names = (*RECORD_FIELDS, "logits", *CONFIDENCE_FIELDS)
+        return {f: getattr(self, f) for f in names if getattr(self, f) is not None}
 
 
 class Unit:
@@ -180,11 +183,25 @@ class Unit:
             self._v1_images = ImageList.of(rec.relpath, rec.label)
         return self._v1_images
 
+    @property
+    def has_confidences(self) -> bool:
+        """Whether the unit stored per-image confidences (``CONFIDENCE_FIELDS``): every unit the
+        engine finished in format 2; not format-1 units (recompute them with ``robustness eval
+        ... --upgrade-old-units``)."""
+        return self.format >= 2 and bool(self.meta.get("confidences"))
+
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """One per-image field (``top5`` or a correctness field) aligned with :meth:`image_list`,
-        and the evaluated mask (images skipped as unreadable are False and read as False / -1)."""
-        if name not in ("top5", *CORRECT_FIELDS):
-            raise ValueError(f"unknown prediction column {name!r}; known: top5, {', '.join(CORRECT_FIELDS)}")
+        """One per-image field (``top5``, a correctness field, ``prob5`` or ``p_true``) aligned
+        with :meth:`image_list`, and the evaluated mask (images skipped as unreadable are False
+        and read as False / -1 / NaN). ValueError for a confidence the unit did not store."""
+        known = ("top5", *CORRECT_FIELDS, *CONFIDENCE_FIELDS)
+        if name not in known:
+            raise ValueError(f"unknown prediction column {name!r}; known: {', '.join(known)}")
+        if name in CONFIDENCE_FIELDS and not self.has_confidences:
+            raise ValueError(f"{self.path}: this unit stored no per-image confidences (finished by "
+                             "an older version); recompute it with `robustness eval --models "
+                             f"{self.model} --test-sets {self.test_set} --upgrade-old-units --out "
+                             f"{self.dir.out}`")
         if self.format >= 2:
             values, evaluated = read_prediction_columns(self.dir.predictions, (name,))
             return values[name], evaluated
@@ -193,14 +210,17 @@ class Unit:
 
     def records(self, logits: bool = False, fields: tuple[str, ...] | None = None) -> UnitRecords:
         """The unit's per-image records of the evaluated images; saved logits are read only when
-        ``logits``, and only ``fields`` (names from ``RECORD_FIELDS``; all by default) when
-        given, the others None."""
-        fields = RECORD_FIELDS if fields is None else tuple(fields)
+        ``logits``, and only ``fields`` (names from ``RECORD_FIELDS`` and ``CONFIDENCE_FIELDS``)
+        when given, the others None; by default every field the unit stored."""
+        confidences = CONFIDENCE_FIELDS if self.has_confidences else ()
+        wanted = (*RECORD_FIELDS, *confidences) if fields is None else tuple(fields)
+        confidences = tuple(f for f in confidences if f in wanted)
+        fields = tuple(f for f in wanted if f not in CONFIDENCE_FIELDS)
         if self.format < 2:
             with np.load(self.dir.records, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files if k in fields or (logits and k == "logits")}
             return UnitRecords.from_arrays(arrays, fields)
-        predicted = tuple(f for f in fields if f in ("top5", *CORRECT_FIELDS))
+        predicted = tuple(f for f in fields if f in ("top5", *CORRECT_FIELDS)) + confidences
         values, evaluated = read_prediction_columns(self.dir.predictions, predicted)
         arrays = {f: v[evaluated] for f, v in values.items()}
         if "index" in fields:

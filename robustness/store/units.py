@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .columns import (
+    CONFIDENCE_FIELDS,
     CORRECT_FIELDS,
     FORMAT_VERSION,
     LOGITS,
@@ -140,7 +141,8 @@ class UnitDir:
         ``arrays`` hold every field of ``RECORD_FIELDS`` for every position of the test set's
         image list, in order (``index`` is 0..N-1; ``relpath`` and ``label`` define the list),
         optionally ``evaluated`` (bool (N,): False for an image that could not be decoded; all
-        True when absent) and ``logits`` (float16 (N, 1000)). ``meta`` gets ``format``,
+        True when absent), the ``CONFIDENCE_FIELDS`` (the engine always writes them; meta's
+        ``confidences`` says whether they are there) and ``logits`` (float16 (N, 1000)). ``meta`` gets ``format``,
         ``image_list`` and ``counts`` (images evaluated and correct per field); its ``n``, when
         given, must be the number of evaluated images. ValueError on missing or misaligned fields.
         """
@@ -167,8 +169,11 @@ class UnitDir:
             arrays, evaluated, model=names[0], test_set=names[1], list_id=images.id))
         if arrays.get("logits") is not None:
             atomic_write_bytes(self.logits, logits_bytes(arrays["logits"]))
+        confidences = all(arrays.get(f) is not None for f in CONFIDENCE_FIELDS)
         atomic_write_json(self.meta, {**meta, "n": counts["n"], "format": FORMAT_VERSION,
-                                      "image_list": images.id, "counts": counts})
+                                      "image_list": images.id, "counts": counts,
+                                      "confidences": confidences})
+        self.records.unlink(missing_ok=True)  # a format-1 unit recomputed in place
         shutil.rmtree(self.parts, ignore_errors=True)
         self.error.unlink(missing_ok=True)
         (self.root.parent / "error.json").unlink(missing_ok=True)

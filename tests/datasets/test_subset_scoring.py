@@ -57,3 +57,26 @@ def test_unrestricted_targets_keep_1000_way_predictions():
     assert scored.correct1.tolist() == [False, True]
     assert scored.correct5.tolist() == [True, True]
     assert scoring.describe()["restrict_predictions"] is False
+
+
+def test_probabilities_are_the_softmax_over_the_scored_classes():
+    """Subset scoring: softmax over the 3 classes only (logits 2, 1, 0 -> e^2, e, 1 over their
+    sum); multi-target labels: the probability of a label is the sum over its targets."""
+    subset = Scoring(class_subset=(1, 6, 11), name="toy-3")
+    scored = score_logits(logits_with([{0: 9.0, 11: 2.0, 6: 1.0}]), np.array([6]), subset)
+    z = np.exp(2.0) + np.exp(1.0) + 1.0
+    np.testing.assert_allclose(scored.prob5[0], [np.exp(2.0) / z, np.exp(1.0) / z, 1.0 / z], rtol=1e-6)
+    np.testing.assert_allclose(scored.p_true, [np.exp(1.0) / z], rtol=1e-6)
+    # ObjectNet-style: label 0 counts classes 3 and 4, label 1 class 7; 1000-way would add class 0
+    targets = Scoring(label_targets=((3, 4), (7,)), name="toy-targets")
+    scored = score_logits(logits_with([{0: 9.0, 3: 1.0, 4: 1.0, 7: 0.0}]), np.array([0]), targets)
+    z = 2 * np.exp(1.0) + 1.0
+    np.testing.assert_allclose(scored.p_true, [2 * np.exp(1.0) / z], rtol=1e-6)
+    np.testing.assert_allclose(scored.prob5[0, 0], np.exp(1.0) / z, rtol=1e-6)
+    # ReaL-style (predictions stay 1000-way): a label set's probability is the sum over the set
+    real = Scoring(label_targets=((5, 9),), restrict_predictions=False, name="toy-real")
+    logits = logits_with([{5: 3.0, 9: 3.0}])
+    z = 2 * np.exp(3.0) + 998.0
+    scored = score_logits(logits, np.array([0]), real)
+    np.testing.assert_allclose(scored.p_true, [2 * np.exp(3.0) / z], rtol=1e-5)
+    assert scored.prob5[0, 0] == scored.prob5[0].max()
