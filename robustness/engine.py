@@ -271,9 +271,10 @@ def _batches(loader: DataLoader, network: torch.nn.Module, device: torch.device,
             "correct5": scored.correct5,
             "correct1_all": scored.correct1_all,
             "correct5_all": scored.correct5_all,
-            "prob5": scored.prob5.astype(np.float16),
-            "p_true": scored.p_true.astype(np.float16),
         }
+        if scored.prob5 is not None:  # the scoring of every built-in set gives them
+            rec["prob5"] = scored.prob5.astype(np.float16)
+            rec["p_true"] = scored.p_true.astype(np.float16)
         if save_logits:
             rec["logits"] = logits.cpu().numpy().astype(np.float16)
         rec["_valid"] = np.array([not e for e in errors], dtype=bool)

@@ -69,3 +69,28 @@ def write_objectnet_mappings(
     (mappings / "folder_to_objectnet_label.json").write_text(json.dumps(folder_to_label))
     (mappings / "objectnet_to_imagenet_1k.json").write_text(json.dumps(label_to_imagenet))
     return line_of
+
+
+def imagenet_p_tree(data_root: Path, perturbations: str, difficulties: str = "1", *,
+                    wnids: Iterable[str] = (TENCH, GOLDFISH), per_class: int = 2, seed: int = 0,
+                    resize: int = 40, crop: int = 32) -> Path:
+    """``data_root/imagenet/val/<wnid>/ILSVRC2012_val_<k>.png`` (textured 52 x 40 images: a
+    ramp plus seeded noise, different per image) and ``data_root/imagenet-p`` built from them
+    by corruptions' ImageNet-P builder (``perturbations``, ``difficulties`` as it takes them),
+    with small frames (``resize``/``crop`` px) so the videos encode fast. Returns data_root."""
+    import numpy as np
+
+    from corruptions.imagenet_p import build_imagenet_p
+
+    rng = np.random.RandomState(seed)
+    val = data_root / "imagenet" / "val"
+    for k, wnid in enumerate(wnids):
+        (val / wnid).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            ramp = np.linspace(0, 255, 52)[None, :, None] * np.ones((40, 1, 3))
+            pixels = ramp * (0.3 + 0.2 * i) + rng.randint(0, 60, (40, 52, 3)) + 40 * k
+            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(
+                val / wnid / val_name(10 * k + i, "png"))
+    build_imagenet_p(val, data_root / "imagenet-p", perturbations=perturbations,
+                     difficulties=difficulties, seed=seed, resize=resize, crop=crop, progress=False)
+    return data_root

@@ -19,12 +19,22 @@ from dataclasses import dataclass
 
 from corruptions.errors import UserInputError
 
-from . import imagenet, imagenet_c, imagenet_o, imagenetv2, memory, objectnet, real, renditions
+from . import (
+    imagenet,
+    imagenet_c,
+    imagenet_o,
+    imagenet_p,
+    imagenetv2,
+    memory,
+    objectnet,
+    real,
+    renditions,
+)
 from .spec import FolderSpec, SetGroup, TestSetSpec
 from .spec import member_name as _member_name
 
-BUILTIN_READERS = (imagenet, real, imagenetv2, imagenet_c, memory, renditions, objectnet,
-                   imagenet_o)
+BUILTIN_READERS = (imagenet, real, imagenetv2, imagenet_c, memory, imagenet_p, renditions,
+                   objectnet, imagenet_o)
 """The reader modules whose ``SPECS`` make the built-in catalogue (in ``robustness datasets``
 order). A new built-in reader adds its module here; a user's own set calls
 :func:`register_test_set` instead."""
@@ -87,14 +97,14 @@ def selection(name: str) -> tuple[str, ...] | None:
 def baseline_sets() -> frozenset[str]:
     """Sets that other sets are measured against."""
     return frozenset({s.baseline for s in TEST_SETS.values() if s.baseline}
-                     | {g.baseline for g in SET_GROUPS.values() if g.baseline})
+                     | {g.baseline for g in SET_GROUPS.values() if g.baseline and g.measured_against_baseline})
 
 
 def baseline_of(name: str) -> str | None:
     """The set ``name``'s gap is measured against; None for a baseline or an unknown name."""
     group = group_of(name)
     if group is not None:
-        return group.baseline
+        return group.baseline if group.measured_against_baseline else None
     spec = TEST_SETS.get(name)
     return spec.baseline if spec is not None else None
 

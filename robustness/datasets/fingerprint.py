@@ -51,7 +51,8 @@ def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
 
 
 def _entry(root: Path, relpath: str, mode: str) -> str:
-    path = root / relpath
+    """The identity of one image's file: ``<file>#<part>`` (a frame of a video) is its file's."""
+    path = root / relpath.split("#", 1)[0]
     if mode == "content":
         return file_sha256(path)
     try:
@@ -69,8 +70,12 @@ def image_list_fingerprint(root: str | Path, relpaths: Sequence[str], labels: Se
     root = Path(root)
     labels = np.asarray(labels, dtype=np.int64)
     digest = hashlib.sha256(mode.encode())
+    last: tuple[str, str] = ("", "")  # the frames of one video share its file's entry
     for relpath, label in zip(relpaths, labels.tolist(), strict=True):
-        digest.update(f"{relpath}\t{label}\t{_entry(root, relpath, mode)}\n".encode())
+        file = relpath.split("#", 1)[0]
+        if file != last[0]:
+            last = (file, _entry(root, relpath, mode))
+        digest.update(f"{relpath}\t{label}\t{last[1]}\n".encode())
     return ImageListFingerprint(mode, len(labels), digest.hexdigest())
 
 

@@ -90,6 +90,11 @@ class SetGroup(FolderSpec):
     generator_benchmark: str | None = None
     """The ``benchmark`` label of the generator's corruptions that belong here."""
     baseline: str | None = "imagenet"
+    measured_against_baseline: bool = True
+    """Members are shifted copies of independent images, compared with ``baseline``: gaps, fits,
+    the group mean, the per-corruption table, calibration pools. False for sequences whose
+    frames are not independent samples (ImageNet-P: ``baseline`` then only names the folder an
+    in-memory group renders from); they are reported by their own tables (stability.csv)."""
     mce: bool = False
     """AlexNet reference errors exist: CE, relative CE and mCE are reported."""
     on_disk: bool = True

@@ -126,13 +126,20 @@ def imagenet_c_parts(test_set: str) -> tuple[str, int] | None:
     return parsed.corruption, parsed.severity
 
 
+def _not_measured(test_set: str) -> bool:
+    """A member of a set group not measured against its baseline (ImageNet-P frames), whatever
+    the unit's metadata recorded."""
+    member = group_member(test_set)
+    return member is not None and not SET_GROUPS[member.group].measured_against_baseline
+
+
 def accuracy_frame_from_units(units: pd.DataFrame) -> pd.DataFrame:
     """The accuracy frame of ``tables.units_frame(store)`` (top1 in percent, plus k1 = #correct)."""
     if units.empty:
         return pd.DataFrame(columns=ACCURACY_COLUMNS + ["k1"])
     acc = units[["model", "test_set", "baseline", "n", "k1"]].copy()
     acc["baseline"] = [
-        paired_baselines().get(ts) if not isinstance(b, str) else b
+        None if _not_measured(ts) else paired_baselines().get(ts) if not isinstance(b, str) else b
         for ts, b in zip(acc["test_set"], acc["baseline"], strict=True)
     ]
     acc["top1"] = 100.0 * acc["k1"] / acc["n"]
@@ -189,6 +196,8 @@ def with_group_means(acc: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """
     means, notes = [], []
     for group in SET_GROUPS.values():
+        if not group.measured_against_baseline:
+            continue
         rows = _group_rows(acc, group)
         if rows.empty:
             continue
@@ -600,7 +609,8 @@ def analyze(acc: pd.DataFrame, gaps: pd.DataFrame, options: AnalysisOptions | No
     opts = options or AnalysisOptions()
     fits, er, results, fit_notes = fits_tables(acc, opts)
     corruptions, c_notes = corruption_table(acc)
-    others = {g.name: corruption_table(acc, g)[0] for g in SET_GROUPS.values() if not g.mce}
+    others = {g.name: corruption_table(acc, g)[0] for g in SET_GROUPS.values()
+              if not g.mce and g.measured_against_baseline}
     return Analysis(gaps, fits, er, corruptions, results, [*notes, *fit_notes, *c_notes],
                     {name: table for name, table in others.items() if not table.empty})
 
@@ -661,9 +671,12 @@ def beyond_accuracy(store: Store, units: pd.DataFrame, result: Analysis, opts: A
     confidences and top-5 (report.calibration, report.ood, report.stability)."""
     from .calibration import calibration_table
     from .ood import ood_table
+    from .stability import stability_table
 
     result.calibration, notes, result.reliability = calibration_table(
         units, opts.calibration_resamples, opts.seed)
     result.notes += notes
     result.ood, notes = ood_table(units, opts.ood_score, opts.ood_resamples, opts.seed, opts.alpha)
+    result.notes += notes
+    result.stability, notes = stability_table(store, units)
     result.notes += notes

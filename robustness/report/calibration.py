@@ -135,7 +135,8 @@ def calibration_table(units: pd.DataFrame, resamples: int = 0,
     rows, notes, lacking = [], [], []
     pools: dict[tuple[str, str, int], list[_Images]] = {}
     clean: dict[tuple[str, str], _Images] = {}
-    baselines = {g.baseline for g in SET_GROUPS.values() if g.baseline}
+    pooled_groups = {g.name for g in SET_GROUPS.values() if g.baseline and g.measured_against_baseline}
+    baselines = {SET_GROUPS[g].baseline for g in pooled_groups}
     for model, test_set, path in zip(units["model"], units["test_set"], units["path"], strict=True):
         unit = Unit(path)
         if not unit.has_confidences:
@@ -144,7 +145,7 @@ def calibration_table(units: pd.DataFrame, resamples: int = 0,
         images = _Images.of(unit)
         rows.append(_row(model, test_set, None, None, images, resamples, seed))
         member = group_member(test_set)
-        if member is not None and member.severity is not None and SET_GROUPS[member.group].baseline:
+        if member is not None and member.severity is not None and member.group in pooled_groups:
             pools.setdefault((model, member.group, member.severity), []).append(images)
         if test_set in baselines:
             clean[(model, test_set)] = images

@@ -20,7 +20,7 @@ from robustness.cli import main
 from robustness.datasets import LayoutError, open_test_set
 from robustness.datasets.classes import imagenet_wnids, subset_wnids
 
-N_ENTRIES = 18  # catalogue entries: 11 single sets, 3 ImageNet-V2 variants, 4 families
+N_ENTRIES = 20  # catalogue entries: 11 single sets, 3 ImageNet-V2 variants, 6 families
 HINT = "`robustness eval` refuses incomplete sets unless given --allow-partial"
 
 
@@ -42,7 +42,7 @@ def status(block: str) -> str:
 def test_an_empty_data_root_reports_every_set_missing(capsys, tmp_path):
     blocks, summary = catalogue(capsys, tmp_path)
     assert {status(b) for b in blocks.values()} == {"missing"}
-    assert summary == f"summary for {tmp_path}: 0 complete, 0 partial, 18 missing"
+    assert summary == f"summary for {tmp_path}: 0 complete, 0 partial, 20 missing"
     assert "found:" not in "".join(blocks.values())
 
 
@@ -57,7 +57,7 @@ def test_a_complete_set_is_complete_and_names_its_folder(capsys, tmp_path):
     assert f"read from: {r_root}" in blocks["imagenet-r"]
     assert status(blocks["imagenetv2-matched-frequency"]) == "missing"
     assert HINT not in blocks["imagenet-r"]
-    assert summary.endswith(": 2 complete, 0 partial, 16 missing")
+    assert summary.endswith(": 2 complete, 0 partial, 18 missing")
 
 
 def test_a_val_tree_with_8_of_1000_classes_is_partial_with_the_allow_partial_hint(capsys, tmp_path):
@@ -69,13 +69,14 @@ def test_a_val_tree_with_8_of_1000_classes_is_partial_with_the_allow_partial_hin
     blocks, summary = catalogue(capsys, tmp_path)
     assert status(blocks["imagenet"]) == "partial (8 of 1000 classes)"
     assert HINT in blocks["imagenet"] and f"read from: {val}" in blocks["imagenet"]
-    for name in ("imagenet-real", "imagenet-r-clean", "imagenet-a-clean", "imagenet-c-inmemory"):
+    for name in ("imagenet-real", "imagenet-r-clean", "imagenet-a-clean", "imagenet-c-inmemory",
+                 "imagenet-p-inmemory"):
         assert status(blocks[name]) == "partial (8 of 1000 classes in the ImageNet val folder)", name
         assert HINT in blocks[name]
     # objectnet-clean reads the val folder and objectnet's mapping files; there is no objectnet
     assert status(blocks["objectnet-clean"]) == (
         "missing (it needs the objectnet folder too, which is missing)")
-    assert summary.endswith(": 0 complete, 6 partial, 12 missing")
+    assert summary.endswith(": 0 complete, 7 partial, 13 missing")
 
 
 def test_a_flat_val_folder_counts_files_against_the_official_50000(capsys, tmp_path):
@@ -98,7 +99,7 @@ def test_subset_and_objectnet_sets_count_their_own_classes(capsys, tmp_path):
     blocks, summary = catalogue(capsys, tmp_path)
     assert status(blocks["imagenet-a"]) == "partial (3 of 200 classes)"
     assert status(blocks["objectnet"]) == "partial (2 of 3 classes)"  # the mapped folders
-    assert summary.endswith(": 0 complete, 2 partial, 16 missing")
+    assert summary.endswith(": 0 complete, 2 partial, 18 missing")
 
 
 def test_a_set_the_reader_refuses_is_unreadable_with_the_errors_first_line(capsys, tmp_path):
@@ -106,7 +107,7 @@ def test_a_set_the_reader_refuses_is_unreadable_with_the_errors_first_line(capsy
     blocks, summary = catalogue(capsys, tmp_path)
     assert status(blocks["imagenet-a"]) == (
         "unreadable: imagenet-a: 1 of 2 folders are not class folders of this set: not_a_class")
-    assert summary.endswith(": 0 complete, 0 partial, 17 missing, 1 unreadable")
+    assert summary.endswith(": 0 complete, 0 partial, 19 missing, 1 unreadable")
 
 
 def test_a_corruption_family_reports_the_sets_it_expands_to(capsys, tmp_path):
@@ -120,7 +121,7 @@ def test_a_corruption_family_reports_the_sets_it_expands_to(capsys, tmp_path):
     assert "imagenet-c.snow.1: partial (10 of 1000 classes)" in block and HINT in block
     assert "imagenet-c.fog.3" not in block  # complete sets are not listed
     assert status(blocks["imagenet-c-bar"]).startswith("unreadable: imagenet-c-bar: ")
-    assert summary.endswith(": 0 complete, 1 partial, 16 missing, 1 unreadable")
+    assert summary.endswith(": 0 complete, 1 partial, 18 missing, 1 unreadable")
 
     (tmp_path / "imagenet-c" / "snow" / "1").rename(tmp_path / "snow-aside")
     blocks, _ = catalogue(capsys, tmp_path)

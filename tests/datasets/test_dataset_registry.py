@@ -18,7 +18,7 @@ from robustness.errors import UserInputError
 
 def test_catalogue_covers_every_set_and_baselines_exist():
     expected = {"imagenet", "imagenet-real", "imagenetv2-matched-frequency", "imagenetv2-threshold0.7",
-                "imagenetv2-top-images", "imagenet-c", "imagenet-c-bar", "imagenet-shifts", "imagenet-c-inmemory", "imagenet-r", "imagenet-a", "imagenet-r-clean", "imagenet-o", "imagenet-o-clean",
+                "imagenetv2-top-images", "imagenet-c", "imagenet-c-bar", "imagenet-shifts", "imagenet-c-inmemory", "imagenet-p", "imagenet-p-inmemory", "imagenet-r", "imagenet-a", "imagenet-r-clean", "imagenet-o", "imagenet-o-clean",
                 "imagenet-a-clean", "imagenet-sketch", "objectnet", "objectnet-clean"}
     assert set(DATASETS) == expected
     for spec in DATASETS.values():
