@@ -105,6 +105,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    "every unit), max logit or energy (both need units evaluated with --save-logits)")
     r.add_argument("--ood-resamples", type=int, default=1000, metavar="N",
                    help="stratified bootstrap resamples for ood.csv's intervals")
+    r.add_argument("--stability-reference", type=Path, metavar="CSV",
+                   help="AlexNet's ImageNet-P flip probabilities and top-5 distances (columns "
+                   "perturbation,difficulty,flip_probability,top5_distance) for stability.csv's "
+                   "FR/mFR/mT5D; default: the shipped robustness/stats/alexnet_imagenet_p.csv")
     r.add_argument("--no-gap-cache", action="store_true",
                    help="recompute every paired gap instead of reusing OUT/cache/gaps")
     r.add_argument("--html", action="store_true",
@@ -130,6 +134,17 @@ def run(args: argparse.Namespace) -> int:
     options.gap_cache = not args.no_gap_cache
     options.calibration_resamples = args.calibration_resamples
     options.ood_score, options.ood_resamples = args.ood_score, args.ood_resamples
+    if args.stability_reference is not None:
+        if not args.stability_reference.is_file():
+            raise UserInputError(f"--stability-reference {args.stability_reference}: no such file; "
+                                 "give a CSV with columns perturbation,difficulty,flip_probability,top5_distance")
+        from ..stats.stability import read_stability_table
+
+        try:
+            read_stability_table(args.stability_reference.read_text())
+        except ValueError as exc:
+            raise UserInputError(f"--stability-reference {args.stability_reference}: {exc}") from None
+        options.stability_reference = args.stability_reference
     if args.gaps_only:
         from ..report.analysis import precompute_gaps
 

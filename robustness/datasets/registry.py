@@ -115,7 +115,8 @@ def expand_dataset_names(names: list[str], data_root: Path | str | None,
     and kept. ``roots`` maps a name to an explicit folder. With ``with_baselines``, the
     baseline of every set is added after the sets that need it (``imagenet-r`` brings
     ``imagenet-r-clean``, ``imagenet-c.*`` brings ``imagenet``), so that every gap the list
-    implies can be computed.
+    implies can be computed, and the in-distribution set of an out-of-distribution one
+    (``imagenet-o`` brings ``imagenet-o-clean``).
     """
     roots = dict(roots or {})
     out: list[str] = []
@@ -142,7 +143,9 @@ def expand_dataset_names(names: list[str], data_root: Path | str | None,
             expanded = [name]
         out.extend(n for n in expanded if n not in out)
     if with_baselines:
-        out.extend(dict.fromkeys(b for b in baselines_of(out) if b not in out))
+        needed = baselines_of(out) + [s.in_distribution for name in out
+                                      if (s := TEST_SETS.get(name)) is not None and s.in_distribution]
+        out.extend(dict.fromkeys(b for b in needed if b not in out))
     return out
 
 

@@ -84,6 +84,7 @@ class AnalysisOptions:
     calibration_resamples: int = 0  # bootstrap resamples for calibration.csv's intervals (0: none)
     ood_score: str = "msp"  # ood.csv's anomaly score: msp | max_logit | energy (the last two need logits)
     ood_resamples: int = 1000  # stratified bootstrap resamples for ood.csv's intervals
+    stability_reference: Path | None = None  # CSV of AlexNet's ImageNet-P values (alexnet_imagenet_p.csv format)
 
 
 @dataclass
@@ -678,5 +679,10 @@ def beyond_accuracy(store: Store, units: pd.DataFrame, result: Analysis, opts: A
     result.notes += notes
     result.ood, notes = ood_table(units, opts.ood_score, opts.ood_resamples, opts.seed, opts.alpha)
     result.notes += notes
-    result.stability, notes = stability_table(store, units)
+    reference = None
+    if opts.stability_reference is not None:
+        from ..stats.stability import read_stability_table
+
+        reference = read_stability_table(Path(opts.stability_reference).read_text())
+    result.stability, notes = stability_table(store, units, reference)
     result.notes += notes

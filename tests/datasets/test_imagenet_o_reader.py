@@ -88,3 +88,10 @@ def test_the_catalogue_pairs_imagenet_o_with_its_in_distribution_set():
     assert spec.num_classes == 200 and spec.num_images == 2000 and spec.baseline is None
     assert DATASETS["imagenet-o-clean"].in_distribution is None
     assert "imagenet-o" not in default_selection() and "imagenet-o-clean" not in default_selection()
+
+
+def test_eval_adds_the_in_distribution_set_an_ood_set_is_scored_against(tmp_path):
+    from robustness.datasets import expand_dataset_names
+
+    assert expand_dataset_names(["imagenet-o"], tmp_path, with_baselines=True) == ["imagenet-o", "imagenet-o-clean"]
+    assert expand_dataset_names(["imagenet-o"], tmp_path) == ["imagenet-o"]

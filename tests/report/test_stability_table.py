@@ -319,4 +319,22 @@ def test_the_store_report_writes_stability_csv_and_measures_no_gap_on_frames(han
     gaps = pd.read_csv(out / "gaps.csv")
     assert not gaps["shift"].astype(str).str.startswith("imagenet-p").any()
     assert not any(p.name.startswith("corruptions-imagenet-p") for p in out.iterdir())
-    assert list((out / "plots").glob("flip_*")), "the flip-rate plot is drawn"
+    assert list((out / "plots").glob("flip_probability_*")), "the flip-rate plot is drawn"
+
+
+def test_a_reference_table_given_on_the_command_line_fills_the_flip_rates(hand_store, tmp_path, capsys):
+    """FR = flip probability / the reference's, in percent (mFR needs all 10 perturbations)."""
+    from robustness.cli import main
+
+    out = hand_store.out
+    reference = tmp_path / "alexnet.csv"
+    reference.write_text("# test values\nperturbation,difficulty,flip_probability,top5_distance\n"
+                         "gaussian_noise,1,0.5,2.0\nrotate,1,0.25,1.0\n")
+    assert main(["report", "--out", str(out), "--no-plots", "--stability-reference", str(reference)]) == 0
+    table = pd.read_csv(out / "stability.csv")
+    noise = table[(table.model == "m.a") & (table.perturbation == "gaussian_noise") & (table.difficulty == 1)].iloc[0]
+    assert noise["fr"] == pytest.approx(100 * noise["flip_probability"] / 100 / 0.5, rel=1e-5)  # 6 digits
+    assert noise["t5d_rate"] == pytest.approx(100 * noise["top5_distance"] / 2.0, rel=1e-5)
+    reference.write_text("perturbation,difficulty,flip\nrotate,1,0.2\n")
+    assert main(["report", "--out", str(out), "--stability-reference", str(reference)]) == 2
+    assert "--stability-reference" in capsys.readouterr().err
