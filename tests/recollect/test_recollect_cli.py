@@ -218,3 +218,38 @@ def test_recollect_refuses_bad_options_before_writing(tmp_path, capsys, argv, fr
         assert fragment in lines[0], (fragment, lines[0])
     assert "Traceback" not in captured.out + captured.err
     assert not out.exists()
+
+
+def test_uncovered_strata_rule_from_the_command_line(tmp_path, capsys):
+    """Original images whose vote count no new image has: the default counts them as accuracy 0
+    (run_jackknife.py), --uncovered-strata drop renormalises; each prints the other's estimate,
+    and the two estimates swap between the runs."""
+    rng = np.random.default_rng(2)
+    n = 300
+    orig_paths = [f"{WNIDS[i % 5]}/val_{i:05d}.JPEG" for i in range(n)]
+    new_paths = [f"{i % 7}/new_{i:05d}.jpeg" for i in range(n)]
+    results = tmp_path / "results"
+    _store_unit(results, "toy", "imagenet", orig_paths, rng.random(n) < 0.8)
+    _store_unit(results, "toy", "mine", new_paths, rng.random(n) < 0.6)
+    votes_orig = rng.integers(0, 11, n)  # every vote count 0..10
+    votes_new = rng.integers(3, 11, n)  # none with 0-2 votes: those strata are uncovered
+    pd.DataFrame(dict(path=orig_paths, wnid=WNIDS[0], shown=10, selected=votes_orig)).to_csv(
+        tmp_path / "o.csv", index=False)
+    pd.DataFrame(dict(path=new_paths, wnid=WNIDS[0], shown=10, selected=votes_new)).to_csv(
+        tmp_path / "n.csv", index=False)
+    reports = {}
+    for rule in ("zero", "drop"):
+        target = tmp_path / f"{rule}.json"
+        args = ["replication-report", "--out", str(results), "--model", "toy", "--new-set", "mine",
+                "--original-frequencies", str(tmp_path / "o.csv"), "--new-frequencies", str(tmp_path / "n.csv"),
+                "--resamples", "50", "--draws", "2", "--json", str(target)]
+        assert main([*args, "--uncovered-strata", rule] if rule != "zero" else args) == 0
+        assert "uncovered strata:" in capsys.readouterr().out
+        reports[rule] = json.loads(target.read_text())
+    zero, drop = reports["zero"], reports["drop"]
+    assert (zero["uncovered_strata"], drop["uncovered_strata"]) == ("zero", "drop")
+    assert zero["uncovered_fraction"] == pytest.approx(drop["uncovered_fraction"])
+    assert 0.1 < zero["uncovered_fraction"] < 0.5
+    assert zero["corrected_gap_other_rule"] == pytest.approx(drop["corrected_gap"]["estimate"])
+    assert drop["corrected_gap_other_rule"] == pytest.approx(zero["corrected_gap"]["estimate"])
+    assert zero["corrected_gap"]["estimate"] != pytest.approx(drop["corrected_gap"]["estimate"])

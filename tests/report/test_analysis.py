@@ -443,3 +443,26 @@ def test_fits_leave_out_models_at_0_percent_and_name_them():
     clipped, _, _, notes = fits_tables(acc, AnalysisOptions(n_bootstrap=0, clip_extremes=True))
     assert clipped[clipped["scale"] == "probit"].iloc[0]["n_models"] == 5
     assert any("clipped" in n and "m3" in n for n in notes)
+
+
+def test_clip_extremes_from_the_command_line(tmp_path, capsys):
+    """A model at exactly 0% on the shift has no probit value: left out of the fit with a note
+    by default (imagenet-testbed), kept at 0.01% with --clip-extremes."""
+    from robustness.cli import main
+
+    out = tmp_path / "res"
+    store = Store(out)
+    rng = np.random.default_rng(3)
+    names = val_names(200)
+    for i, model in enumerate(["m0", "m1", "m2", "m3", "zero"]):
+        add_unit(store, model, "imagenet", names, rng.random(200) < 0.5 + 0.08 * i, baseline=None)
+        shifted = np.zeros(200, bool) if model == "zero" else rng.random(200) < 0.3 + 0.08 * i
+        add_unit(store, model, "imagenetv2-matched-frequency", [f"{k}/x{k}.jpeg" for k in range(200)], shifted)
+    assert main(["report", "--out", str(out), "--no-plots", "--scales", "probit"]) == 0
+    fits = pd.read_csv(out / "fits.csv")
+    assert fits["n_models"].tolist() == [4]
+    assert "left out of the fit, accuracy exactly 0% or 100% (no probit value): zero" in (out / "notes.txt").read_text()
+    assert main(["report", "--out", str(out), "--no-plots", "--scales", "probit", "--clip-extremes"]) == 0
+    assert pd.read_csv(out / "fits.csv")["n_models"].tolist() == [5]
+    assert "clipped to [0.01%, 99.99%] for zero" in (out / "notes.txt").read_text()
+    capsys.readouterr()

@@ -155,3 +155,44 @@ def test_updating_the_tables_of_the_units_a_run_made_equals_rewriting_them_all(t
     assert "summary-vit.csv" not in {p.name for p in written}
     same_as_full("full-2")
     assert "demo-resnet-2" in set(pd.read_csv(incremental / "summary-all.csv")["model"])
+
+
+def _counts_unit(store, model, test_set, baseline, n_top1, n_top5, n=10):
+    import numpy as np
+
+    correct1 = np.arange(n) < n_top1
+    correct5 = np.arange(n) < n_top5
+    arrays = {"index": np.arange(n), "relpath": np.array([f"c/{test_set}{i}.jpg" for i in range(n)]),
+              "label": np.zeros(n, dtype=np.int64), "top5": np.zeros((n, 5), dtype=np.int16),
+              "correct1": correct1, "correct5": correct5, "correct1_all": correct1, "correct5_all": correct5}
+    meta = {"key": f"{model}-{test_set}", "finished_at": "2026-01-01",
+            "model": {"name": model, "family": "fake", "kind": "cnn", "img_size": 224, "param_count": 1.0,
+                      "crop_pct": 0.875, "interpolation": "bicubic"},
+            "test_set": {"name": test_set, "baseline": baseline, "scoring": {}}}
+    store.unit(model, test_set, f"{model}{test_set}".encode().hex()[:16]).finish(arrays, meta)
+
+
+def test_diff_rule_from_the_command_line_at_a_tie(tmp_path, capsys):
+    """a and b tie on val top-1 (50%); b has the better val top-5 (90 vs 80), so it ranks first
+    there, while timm's files list a first (run order). On the new set a has 40/70, b 30/60.
+    timm's rule subtracts, for a (its base rank 1), the base file's row 1 = b's top-5: 70 - 90;
+    the exact difference is 70 - 80. --diff-rule exact writes the exact values in timm's columns."""
+    from robustness.cli import main
+
+    out = tmp_path / "res"
+    store = Store(out)
+    _counts_unit(store, "a", "imagenet", None, 5, 8)
+    _counts_unit(store, "b", "imagenet", None, 5, 9)
+    _counts_unit(store, "a", "imagenetv2-matched-frequency", "imagenet", 4, 7)
+    _counts_unit(store, "b", "imagenetv2-matched-frequency", "imagenet", 3, 6)
+    assert main(["report", "--out", str(out), "--no-plots"]) == 0
+    timm = pd.read_csv(out / "results-imagenetv2-matched-frequency.csv").set_index("model")
+    assert (timm.loc["a", "top5_diff"], timm.loc["a", "top5_diff_exact"]) == (-20.0, -10.0)
+    assert (timm.loc["b", "top5_diff"], timm.loc["b", "top5_diff_exact"]) == (-20.0, -30.0)
+    assert (timm.loc["a", "rank_diff"], timm.loc["a", "rank_diff_exact"]) == (1, 1)
+    assert main(["report", "--out", str(out), "--no-plots", "--diff-rule", "exact"]) == 0
+    exact = pd.read_csv(out / "results-imagenetv2-matched-frequency.csv").set_index("model")
+    assert exact["top5_diff"].tolist() == exact["top5_diff_exact"].tolist() == [-10.0, -30.0]
+    with pytest.raises(SystemExit) as exc:  # argparse refuses an unknown rule, listing the two
+        main(["report", "--out", str(out), "--diff-rule", "nearest"])
+    assert exc.value.code == 2 and "choose from" in capsys.readouterr().err
