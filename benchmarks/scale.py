@@ -103,7 +103,8 @@ def _env(code: Path) -> dict[str, str]:
 def timed(cmd: list[str], code: Path) -> tuple[float, float]:
     """Run ``cmd`` with the checkout ``code`` first on the path: (seconds, peak RSS in MB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=_env(code), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # run from the checkout: ``python -c`` puts the working directory first on the path
+    proc = subprocess.Popen(cmd, env=_env(code), cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -154,7 +155,7 @@ def measure(code: Path, root: Path, models: int, sets: int, images: int, label: 
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--write", str(out), "--models", str(models),
-                    "--sets", str(sets), "--images", str(images)], env=_env(code), check=True)
+                    "--sets", str(sets), "--images", str(images)], env=_env(code), cwd=code, check=True)
     write_s = time.perf_counter() - start
     report_s, report_mb = timed(cli(code, "report", "--out", str(out), "--no-plots"), code)
     status_s, _ = timed(cli(code, "status", "--out", str(out), "--no-stale-check"), code)

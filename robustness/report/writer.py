@@ -15,17 +15,7 @@ import pandas as pd
 from ..datasets.catalogue import IMAGENET_C, SET_GROUPS
 from ..store import Store
 from .analysis import Analysis, AnalysisOptions, group_member, report_from_store
-from .calibration import ece_by_severity
-from .html import write_html_from_store
-from .plots import (
-    plot_accuracy_on_the_line,
-    plot_corruption_heatmap,
-    plot_ece_by_severity,
-    plot_gap_bars,
-    plot_reliability,
-)
 from .tables import write_tables
-from .views import line_views
 
 #: percent columns written with 3 decimals (timm's precision); other floats with 6 digits
 PERCENT_COLUMNS = ("baseline_top1", "shift_top1", "gap", "gap_low", "gap_high", "er", "error",
@@ -51,6 +41,10 @@ def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
                 options: AnalysisOptions | None = None) -> list[Path]:
     """Accuracy-on-the-line (non-ImageNet-C shifts and the ImageNet-C mean), gap bars per shift,
     and the corruption heatmap (mean error over models), under ``out`` as PNG and SVG."""
+    # matplotlib is imported only when plots are drawn (``--no-plots`` reports skip it)
+    from .plots import plot_accuracy_on_the_line, plot_corruption_heatmap, plot_gap_bars
+    from .views import line_views
+
     written: list[Path] = []
     views, notes = line_views(acc, result, options)
     result.notes.extend(notes)
@@ -92,6 +86,9 @@ def write_plots(acc: pd.DataFrame, result: Analysis, out: Path,
 def write_beyond_accuracy_plots(result: Analysis, out: Path) -> list[Path]:
     """ECE against severity per set group of corrupted copies, reliability diagrams per model
     (clean baseline and most severe pool), ImageNet-P flip probability per perturbation."""
+    from .calibration import ece_by_severity
+    from .plots import plot_ece_by_severity, plot_reliability
+
     written: list[Path] = []
     table = result.calibration
     if not table.empty:
@@ -149,5 +146,7 @@ def write_report(store: Store, out: str | Path, options: AnalysisOptions | None 
     diff_rule = options.diff_rule if options is not None else AnalysisOptions().diff_rule
     written = write_tables(store, out, diff_rule=diff_rule) + write_analysis(acc, result, out, options)
     if options is not None and options.html:
+        from .html import write_html_from_store
+
         written += write_html_from_store(store, Path(out) / "html", acc, result, options)
     return written

@@ -149,7 +149,8 @@ def write_image_list(out: Path, images: ImageList) -> Path:
 @lru_cache(maxsize=16)
 def _read_image_list(path: str) -> ImageList:
     _, pq = _pyarrow()
-    table = pq.read_table(path, columns=["relpath", "label"])
+    with pq.ParquetFile(path) as file:
+        table = file.read(columns=["relpath", "label"])
     return ImageList(Path(path).stem, table.column("relpath").to_numpy(zero_copy_only=False).astype(object),
                      table.column("label").to_numpy().astype(np.int64))
 
@@ -213,7 +214,8 @@ def read_prediction_columns(path: Path, names: tuple[str, ...]) -> tuple[dict[st
     grouped = {"top5": TOP5_COLUMNS, "prob5": PROB5_COLUMNS}
     wanted = [c for name in names for c in grouped.get(name, (name,))]
     first = "correct1"
-    table = pq.read_table(path, columns=list(dict.fromkeys([first, *wanted])))
+    with pq.ParquetFile(path) as file:  # one file: no dataset discovery
+        table = file.read(columns=list(dict.fromkeys([first, *wanted])))
     evaluated = table.column(first).is_valid().to_numpy(zero_copy_only=False)
     out: dict[str, np.ndarray] = {}
     for name in names:
