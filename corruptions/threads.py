@@ -28,7 +28,7 @@ THREAD_ENV_VARS = (
 )
 
 
-def limit_worker_threads(n: int = 1) -> None:
+def limit_worker_threads(n: int = 1, opencv: bool = True) -> None:
     """Cap this process's library thread pools at ``n`` threads (``n`` >= 1).
 
     Sets OpenCV's pool (``cv2.setNumThreads``), torch's intra-op pool when torch is already
@@ -41,12 +41,8 @@ def limit_worker_threads(n: int = 1) -> None:
         raise ValueError(f"thread count must be at least 1, got {n}")
     for var in THREAD_ENV_VARS:
         os.environ[var] = str(n)
-    try:
-        import cv2
-    except ImportError:  # pragma: no cover - OpenCV is a dependency
-        pass
-    else:
-        cv2.setNumThreads(n)
+    if opencv:
+        limit_opencv_threads(n)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(n)
@@ -58,8 +54,22 @@ def limit_worker_threads(n: int = 1) -> None:
         threadpool_limits(limits=n)
 
 
+def limit_opencv_threads(n: int = 1) -> None:
+    """Cap OpenCV's thread pool at ``n`` threads in this process."""
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover - OpenCV is a dependency
+        return
+    cv2.setNumThreads(n)
+
+
 def init_worker_process(worker_id: int | None = None) -> None:
     """:func:`limit_worker_threads` (1 thread) for a worker process; ``worker_id`` (what a
     ``DataLoader`` passes its ``worker_init_fn``) is ignored, and a ``Pool`` initializer
-    calls it without one."""
-    limit_worker_threads(1)
+    calls it without one.
+
+    OpenCV is left alone when it came with a forked parent: ``cv2.setNumThreads`` in a child
+    forked while the parent's OpenCV pool had threads can wait forever for threads that do not
+    exist in the child. Such a parent caps OpenCV before forking
+    (:func:`limit_opencv_threads`, as the harness's engine does), and the child keeps that."""
+    limit_worker_threads(1, opencv="cv2" not in sys.modules)

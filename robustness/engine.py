@@ -29,7 +29,7 @@ from torchvision.transforms.functional import pil_to_tensor
 from tqdm.auto import tqdm
 
 from corruptions.errors import UserInputError
-from corruptions.threads import init_worker_process
+from corruptions.threads import init_worker_process, limit_opencv_threads
 
 from . import __version__
 from .datasets.base import BadImageError, LayoutError, score_logits
@@ -359,6 +359,8 @@ def _checkpointed_records(model: Any, test_set: Any, unit: UnitDir, config: Eval
     parts, start = _load_parts(unit, test_set)
     size = model.info.img_size
     view = _Preprocessed(test_set, range(start, n_total), model.transform, (3, size, size))
+    if int(config.workers) > 0:  # forked workers keep it: set before the fork (corruptions.threads)
+        limit_opencv_threads(1)
     loader = DataLoader(
         view,
         batch_size=bs,
