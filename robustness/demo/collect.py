@@ -22,6 +22,7 @@ processes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,16 +68,21 @@ class Images:
                       [self.ids[i] for i in idx])
 
 
+Renderer = Callable[..., np.ndarray]
+"""``(nuisances, shapes=SHAPES) -> pixels``: :func:`robustness.demo.world.render`, or the same
+work split over processes (:class:`robustness.demo.run.ParallelRenderer`)."""
+
+
 def candidates(rng: np.random.Generator, n: int, shift: float, prefix: str, annotators: int,
-               n_classes: int) -> Images:
+               n_classes: int, render_fn: Renderer = render) -> Images:
     """Render ``n`` candidates of a pool and annotate them once."""
     nz = sample_nuisances(rng, n, shift=shift, n_classes=n_classes)
     votes = annotate(rng, visibility(nz), annotators)
-    return Images(nz, render(nz), votes, [f"{prefix}{i:06d}" for i in range(n)])
+    return Images(nz, render_fn(nz), votes, [f"{prefix}{i:06d}" for i in range(n)])
 
 
 def original_set(rng: np.random.Generator, per_class: int, annotators: int, n_classes: int,
-                 prefix: str = "val_", oversample: float = 2.5) -> Images:
+                 prefix: str = "val_", oversample: float = 2.5, render_fn: Renderer = render) -> Images:
     """ImageNet-style acceptance from pool A, then a fresh annotation round.
 
     A candidate is accepted when more than half of a first round of
@@ -95,7 +101,7 @@ def original_set(rng: np.random.Generator, per_class: int, annotators: int, n_cl
     idx = np.sort(np.concatenate(picks))
     nz = nz.take(idx)
     second = annotate(rng, visibility(nz), annotators)
-    return Images(nz, render(nz), second, [f"{prefix}{i:06d}" for i in range(len(idx))])
+    return Images(nz, render_fn(nz), second, [f"{prefix}{i:06d}" for i in range(len(idx))])
 
 
 def pool_table(images: Images, folder: str, wnids: list[str]) -> pd.DataFrame:

@@ -54,6 +54,16 @@ def _predict(folder: Path, images: Images, batch_size: int = 500) -> np.ndarray:
     return np.concatenate(out)
 
 
+def cached_truth_predictions(folder: Path, world: Path) -> None:
+    """Predict the truth samples with the model in ``folder`` unless cached (the demo's eval
+    stage does this beside each model's evaluation; ``truth.csv`` reads the cache)."""
+    from .run import load_images
+
+    if not (folder / f"truth-{world.name}.npz").is_file():
+        _cached_truth_predictions(folder, load_images(world / "truth_original.npz"),
+                                  load_images(world / "truth_pool.npz"), world)
+
+
 def _cached_truth_predictions(folder: Path, truth_orig: Images, truth_pool: Images, world: Path):
     """Correctness on the truth samples, cached beside the model (keyed by the world)."""
     cache = folder / f"truth-{world.name}.npz"
@@ -239,3 +249,77 @@ def adaptivity_tables(out: Path, tuned: dict[str, bool], family: dict[str, str],
             "flagged": bool(dhi < 0),
         })
     return per_model, pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ beyond accuracy
+
+
+def beyond_accuracy(out: Path, models: list[str], ood_set: str, group: str = "imagenet-c",
+                    clean: str = "imagenet") -> pd.DataFrame:
+    """Per model, from the standard report's ``calibration.csv``, ``ood.csv`` and
+    ``stability.csv`` in ``out``: ECE (percent) on ``clean`` and its mean over the pooled
+    severities of ``group`` (``<group>.*.<s>`` rows); AUPR (with its interval and chance
+    level) and AUROC on ``ood_set``, percent; the mean flip probability (percent) and top-5
+    distance over the ImageNet-P perturbations at difficulty 1, and mFR/mT5D (percent) where
+    the stability table has them (they need AlexNet's values). Missing files give NaN."""
+    def read(name: str) -> pd.DataFrame:
+        path = Path(out) / name
+        return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+
+    cal, ood, stab = read("calibration.csv"), read("ood.csv"), read("stability.csv")
+    rows = []
+    for m in models:
+        row: dict = {"model": m}
+        if not cal.empty:
+            mine = cal[cal["model"] == m]
+            row["ece_clean"] = mine.loc[mine["test_set"] == clean, "ece"].mean()
+            pooled = mine[(mine["group"] == group) & mine["test_set"].str.contains(r"\.\*\.", regex=True)]
+            row["ece_corrupted"] = pooled["ece"].mean()
+            row["n_severities"] = len(pooled)
+        if not ood.empty:
+            mine = ood[(ood["model"] == m) & (ood["ood_set"] == ood_set)]
+            for col in ("aupr", "aupr_low", "aupr_high", "aupr_chance", "auroc", "n_in", "n_out"):
+                row[col] = mine[col].iloc[0] if len(mine) else np.nan
+        if not stab.empty:
+            mine = stab[(stab["model"] == m) & (stab["difficulty"] == 1)]
+            row["flip_probability"] = mine["flip_probability"].mean()
+            row["top5_distance"] = mine["top5_distance"].mean()
+            row["mfr"] = mine["mfr"].dropna().iloc[0] if mine["mfr"].notna().any() else np.nan
+            row["mt5d"] = mine["mt5d"].dropna().iloc[0] if mine["mt5d"].notna().any() else np.nan
+            row["n_perturbations"] = mine["perturbation"].nunique()
+            row["n_sequences"] = int(mine["n_sequences"].min()) if len(mine) else 0
+        rows.append(row)
+    columns = ["model", "ece_clean", "ece_corrupted", "n_severities", "aupr", "aupr_low", "aupr_high",
+               "aupr_chance", "auroc", "n_in", "n_out", "flip_probability", "top5_distance", "mfr",
+               "mt5d", "n_perturbations", "n_sequences"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def beyond_accuracy_text(table: pd.DataFrame, ood_set: str = "novel-shapes") -> str:
+    """The demo summary's second table (:func:`beyond_accuracy`) and the lines that say what
+    its columns are."""
+    normalised = table["mfr"].notna().all() and len(table) > 0
+    p_cols = ("mFR", "mT5D") if normalised else ("mFP", "T5D")
+    lines = [f"{'model':18s} {'ECE val':>7s} {'ECE C':>6s} {'AUPR [95% CI]':>20s} {'AUROC':>6s} "
+             f"{p_cols[0]:>6s} {p_cols[1]:>6s}"]
+    for r in table.itertuples(index=False):
+        p1, p2 = (r.mfr, r.mt5d) if normalised else (r.flip_probability, r.top5_distance)
+        lines.append(f"{r.model:18s} {r.ece_clean:7.1f} {r.ece_corrupted:6.1f} {r.aupr:6.1f} "
+                     f"[{r.aupr_low:5.1f}, {r.aupr_high:5.1f}] {r.auroc:6.1f} {p1:6.1f} "
+                     f"{p2:6.2f}")
+    first = table.iloc[0] if len(table) else None
+    if first is not None:
+        lines.append(f"ECE: 15-bin expected calibration error (%), on val and the mean over the "
+                     f"{int(first.n_severities)} ImageNet-C severities (corruptions pooled per severity)")
+        lines.append(f"AUPR, AUROC: {ood_set} ({int(first.n_out)} images of shapes no model was "
+                     f"trained on) against val ({int(first.n_in)}) by -max-softmax, novel shapes "
+                     f"positive; chance AUPR {first.aupr_chance:.1f}%")
+        if normalised:
+            lines.append("mFR, mT5D: ImageNet-P flip rate and top-5 distance, % of AlexNet's, mean "
+                         f"over the {int(first.n_perturbations)} perturbations")
+        else:
+            lines.append(f"mFP, T5D: ImageNet-P flip probability (%) and top-5 distance, mean over "
+                         f"{int(first.n_perturbations)} perturbations x {int(first.n_sequences)} "
+                         "sequences; not AlexNet-normalised mFR/mT5D (the harness ships no AlexNet "
+                         "ImageNet-P values)")
+    return "\n".join(lines)

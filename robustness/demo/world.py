@@ -28,6 +28,9 @@ SHAPES = (
     "circle", "triangle", "square", "pentagon", "hexagon",
     "star", "cross", "ring", "ellipse", "crescent",
 )  # fmt: skip
+NOVEL_SHAPES = ("heart", "arrow", "lshape", "hourglass", "tshape")
+"""Shapes of classes no demo model is trained on: the out-of-distribution set's objects
+(:mod:`robustness.demo.ood`), rendered under the original distribution's nuisances."""
 
 
 @dataclass
@@ -143,6 +146,46 @@ def _shape_sdf(shape: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.hypot(x, y / 0.45) * 0.45 - 0.45
     if shape == "crescent":
         return np.maximum(r - 1.0, 0.8 - np.hypot(x - 0.5, y))
+    return _novel_sdf(shape, x, y)
+
+
+def _box(x, y, x0, x1, y0, y1):
+    """Distance-like field of an axis-aligned box (exact along its edges; negative inside)."""
+    return np.maximum(np.maximum(x0 - x, x - x1), np.maximum(y0 - y, y - y1))
+
+
+def _convex(x, y, vertices):
+    """Field of a convex polygon (vertices in either winding): the largest signed distance
+    to its edge lines (exact along the edges; negative inside)."""
+    v = np.asarray(vertices, dtype=float)
+    centre = v.mean(axis=0)
+    out = None
+    for (ax, ay), (bx, by) in zip(v, np.roll(v, -1, axis=0)):
+        nx, ny = by - ay, ax - bx
+        norm = np.hypot(nx, ny)
+        nx, ny = nx / norm, ny / norm
+        if (centre[0] - ax) * nx + (centre[1] - ay) * ny > 0:  # normal must point outward
+            nx, ny = -nx, -ny
+        d = (x - ax) * nx + (y - ay) * ny
+        out = d if out is None else np.maximum(out, d)
+    return out
+
+
+def _novel_sdf(shape: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The out-of-distribution classes' shapes (:data:`NOVEL_SHAPES`), unit circumradius."""
+    if shape == "heart":
+        lobes = np.minimum(np.hypot(x + 0.42, y + 0.3) - 0.48, np.hypot(x - 0.42, y + 0.3) - 0.48)
+        return np.minimum(lobes, _convex(x, y, [(-0.86, -0.12), (0.86, -0.12), (0.0, 0.95)]))
+    if shape == "arrow":
+        return np.minimum(_box(x, y, -0.95, 0.15, -0.2, 0.2),
+                          _convex(x, y, [(0.1, -0.62), (0.95, 0.0), (0.1, 0.62)]))
+    if shape == "lshape":
+        return np.minimum(_box(x, y, -0.7, -0.2, -0.9, 0.9), _box(x, y, -0.7, 0.7, 0.4, 0.9))
+    if shape == "hourglass":
+        return np.minimum(_convex(x, y, [(-0.75, -0.9), (0.75, -0.9), (0.0, 0.12)]),
+                          _convex(x, y, [(-0.75, 0.9), (0.75, 0.9), (0.0, -0.12)]))
+    if shape == "tshape":
+        return np.minimum(_box(x, y, -0.85, 0.85, -0.9, -0.45), _box(x, y, -0.22, 0.22, -0.9, 0.9))
     raise KeyError(shape)
 
 
@@ -155,14 +198,14 @@ def _hsv(h, s, v) -> np.ndarray:
     return v[:, None] - v[:, None] * s[:, None] * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
 
 
-def render(nz: Nuisances) -> np.ndarray:
-    """Render images (n, 64, 64, 3) uint8 from their nuisances."""
+def render(nz: Nuisances, shapes: tuple[str, ...] = SHAPES) -> np.ndarray:
+    """Render images (n, 64, 64, 3) uint8 from their nuisances; label k draws ``shapes[k]``."""
     n = len(nz)
     out = np.zeros((n, SIZE, SIZE, 3), dtype=np.uint8)
     yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64) + 0.5
     for cls in np.unique(nz.label):
         idx = np.flatnonzero(nz.label == cls)
-        out[idx] = _render_class(nz.take(idx), SHAPES[int(cls)], xx, yy)
+        out[idx] = _render_class(nz.take(idx), shapes[int(cls)], xx, yy)
     return out
 
 

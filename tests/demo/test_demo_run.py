@@ -168,3 +168,106 @@ def test_the_clip_is_cached_apart_from_the_zoo(demo):
     other = replace(cfg, clip_epochs=cfg.clip_epochs + 1)
     assert other.zoo_key() == cfg.zoo_key() and other.world_key() == cfg.world_key()
     assert other.clip_key() != cfg.clip_key()
+
+
+# ---- beyond accuracy: OOD detection, ImageNet-P stability, calibration under shift
+
+
+def test_ood_set_is_scored_against_val_for_every_model(demo):
+    from robustness.datasets.catalogue import TEST_SETS
+    from robustness.demo.collect import CLASS_INDICES
+    from robustness.demo.ood import NAME, NOVEL_CLASS_INDICES
+
+    root, result = demo
+    cfg = reduced_config()
+    models = set(result["tuned"])
+    # registered as a user registers a set: its in-distribution side is the demo's val
+    assert TEST_SETS[NAME].in_distribution == "imagenet"
+    ood = pd.read_csv(root / "out" / "ood.csv")
+    assert set(ood["model"]) == models and len(ood) == len(models)
+    assert set(ood["ood_set"]) == {NAME} and set(ood["in_distribution"]) == {"imagenet"}
+    n_out, n_in = 5 * cfg.ood_per_class, cfg.n_classes * cfg.original_per_class
+    assert set(ood["n_out"]) == {n_out} and set(ood["n_in"]) == {n_in}
+    assert ood["aupr_chance"].tolist() == pytest.approx([100 * n_out / (n_in + n_out)] * len(ood), abs=1e-3)
+    assert ((ood["aupr_low"] <= ood["aupr"]) & (ood["aupr"] <= ood["aupr_high"])).all()
+    # the novel shapes are filed under classes no model can predict: top-1 is 0 by construction
+    top1 = pd.read_csv(root / "out" / f"results-{NAME}.csv")
+    assert set(top1["model"]) == models and (top1["top1"] == 0).all()
+    assert not set(NOVEL_CLASS_INDICES) & set(CLASS_INDICES)
+    # max-softmax carries some signal for the ImageNet-trained zoo: above chance on average
+    zoo = ood[ood["model"] != "demo-clip"]
+    print(ood[["model", "aupr", "aupr_chance", "auroc"]].to_string(index=False))
+    assert zoo["auroc"].mean() > 55 and zoo["aupr"].mean() > zoo["aupr_chance"].mean()
+
+
+def test_stability_table_has_every_model_and_perturbation_and_matches_the_predictions(demo):
+    import numpy as np
+
+    from robustness.report.tables import units_frame
+    from robustness.store import Store, Unit
+
+    root, result = demo
+    cfg = reduced_config()
+    out = root / "out"
+    stab = pd.read_csv(out / "stability.csv")
+    expected = {(m, f"imagenet-p-inmemory.{p}.1") for m in result["tuned"] for p in cfg.p_perturbations}
+    assert set(zip(stab["model"], stab["test_set"])) == expected
+    assert set(stab["difficulty"]) == {1} and set(stab["n_sequences"]) == {cfg.p_per_class * cfg.n_classes}
+    assert stab["flip_probability"].between(0, 100).all() and stab["top5_distance"].between(0, 15).all()
+    # the flip probability of a geometric perturbation, by hand from the stored top-1 of each
+    # frame: the share of consecutive frames whose prediction changes, per sequence, then mean
+    units = units_frame(Store(out)).set_index(["model", "test_set"])
+    for model in result["tuned"]:
+        unit = Unit(units.loc[(model, "imagenet-p-inmemory.rotate.1"), "path"])
+        top5, evaluated = unit.column("top5")
+        assert evaluated.all()
+        videos = [p.rpartition("#")[0] for p in unit.image_list().relpaths]
+        starts = [i for i in range(len(videos)) if i == 0 or videos[i] != videos[i - 1]]
+        flips = [np.mean(top5[s + 1:s + 31, 0] != top5[s:s + 30, 0]) for s in starts]
+        row = stab[(stab["model"] == model) & (stab["perturbation"] == "rotate")]
+        assert len(starts) == cfg.p_per_class * cfg.n_classes
+        assert row["flip_probability"].iloc[0] == pytest.approx(100 * np.mean(flips), rel=1e-4)
+
+
+def test_calibration_covers_val_and_every_corruption_severity_for_every_model(demo):
+    root, result = demo
+    cfg = reduced_config()
+    cal = pd.read_csv(root / "out" / "calibration.csv")
+    for model in result["tuned"]:
+        mine = cal[cal["model"] == model].set_index("test_set")
+        for test_set in ["imagenet", "imagenetv2-matched-frequency", "novel-shapes",
+                         *(f"imagenet-c.*.{s}" for s in cfg.severities)]:
+            assert test_set in mine.index, (model, test_set)
+        assert mine["ece"].between(0, 100).all()
+        pooled = mine.loc[[f"imagenet-c.*.{s}" for s in cfg.severities]]
+        assert (pooled["n"] == len(cfg.corruptions) * cfg.corrupted_per_class * cfg.n_classes).all()
+
+
+def test_summary_prints_calibration_ood_and_stability_per_model(demo):
+    from robustness.demo.run import summary_text
+
+    root, result = demo
+    cfg = reduced_config()
+    text = summary_text(result)
+    print(text)
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:3] == ["model", "ECE", "val"])
+    assert lines[header].split()[-2:] == ["mFP", "T5D"]  # no AlexNet ImageNet-P values: raw means
+    ood = pd.read_csv(root / "out" / "ood.csv").set_index("model")
+    cal = pd.read_csv(root / "out" / "calibration.csv")
+    stab = pd.read_csv(root / "out" / "stability.csv")
+    rows = {line.split()[0]: line.split() for line in lines[header + 1:header + 1 + len(result["tuned"])]}
+    assert set(rows) == set(result["tuned"])
+    for model, fields in rows.items():
+        ece_val = cal[(cal["model"] == model) & (cal["test_set"] == "imagenet")]["ece"].iloc[0]
+        pooled = cal[(cal["model"] == model) & cal["test_set"].str.startswith("imagenet-c.*.")]
+        mine = stab[stab["model"] == model]
+        assert float(fields[1]) == pytest.approx(ece_val, abs=0.051)
+        assert float(fields[2]) == pytest.approx(pooled["ece"].mean(), abs=0.051)
+        assert float(fields[3]) == pytest.approx(ood.loc[model, "aupr"], abs=0.051)
+        assert float(fields[-3]) == pytest.approx(ood.loc[model, "auroc"], abs=0.051)
+        assert float(fields[-2]) == pytest.approx(mine["flip_probability"].mean(), abs=0.051)
+        assert float(fields[-1]) == pytest.approx(mine["top5_distance"].mean(), abs=0.0051)
+    assert f"chance AUPR {ood['aupr_chance'].iloc[0]:.1f}%" in text
+    assert f"mean over the {len(cfg.severities)} ImageNet-C severities" in text
+    assert f"mean over {len(cfg.p_perturbations)} perturbations x {cfg.p_per_class * cfg.n_classes} sequences" in text

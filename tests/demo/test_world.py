@@ -64,3 +64,30 @@ def test_shift_lowers_visibility_and_annotations_follow_selection_probability():
     votes = annotate(rng, v0, annotators=10)
     assert votes.shape == (20000, 10)
     assert abs(votes.mean() - selection_probability(v0).mean()) < 0.01
+
+
+def test_novel_shapes_are_none_of_the_trained_shapes():
+    from robustness.demo.world import NOVEL_SHAPES, _shape_sdf
+
+    yy, xx = np.mgrid[-1.2:1.2:121j, -1.2:1.2:121j]
+    masks = {s: _shape_sdf(s, xx, yy) < 0 for s in SHAPES + NOVEL_SHAPES}
+    for novel in NOVEL_SHAPES:
+        assert 0.1 < masks[novel].mean() < 0.6, novel  # a solid shape of sensible size
+        for known in SHAPES:  # at any of 36 rotations, no trained shape covers the same pixels
+            best = 0.0
+            for angle in np.linspace(0, 2 * np.pi, 36, endpoint=False):
+                c, s = np.cos(angle), np.sin(angle)
+                rotated = _shape_sdf(known, c * xx + s * yy, -s * xx + c * yy) < 0
+                best = max(best, (rotated & masks[novel]).sum() / (rotated | masks[novel]).sum())
+            assert best < 0.8, (novel, known, best)
+
+
+def test_parallel_rendering_draws_the_same_pixels():
+    from robustness.demo.run import ParallelRenderer
+    from robustness.demo.world import NOVEL_SHAPES
+
+    nz = sample_nuisances(np.random.default_rng(4), 2 * ParallelRenderer.CHUNK + 7)
+    novel = sample_nuisances(np.random.default_rng(5), 2 * ParallelRenderer.CHUNK + 1, n_classes=5)
+    with ParallelRenderer(2) as draw:
+        np.testing.assert_array_equal(draw(nz), render(nz))
+        np.testing.assert_array_equal(draw(novel, NOVEL_SHAPES), render(novel, NOVEL_SHAPES))
