@@ -47,6 +47,7 @@ from .base import ALL, COMMON, HELD_OUT, PRESETS, check_severity, image_rng
 from .errors import UserInputError, failure_reason
 from .params import parameter_table
 from .registry import get_corruption, registry
+from .threads import init_worker_process
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".webp", ".tif", ".tiff")
 FORMATS = ("jpeg", "png")
@@ -416,13 +417,9 @@ def _worker(args: tuple[BuildConfig, str]) -> ImageResult:
 
 
 def _init_worker() -> None:
-    """One OpenCV thread per worker process: the processes are the parallelism."""
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except ImportError:
-        pass
+    """One library thread per worker process: the processes are the parallelism
+    (:func:`corruptions.threads.init_worker_process`)."""
+    init_worker_process()
 
 
 def _run(config: BuildConfig, relpaths: list[str], workers: int) -> Iterator[ImageResult]:
