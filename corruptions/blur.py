@@ -311,19 +311,27 @@ class _ZoomBuffers:
         self.term = np.empty((height, width * channels), dtype=np.float64)
 
 
+def _zoom_geometry(height: int, width: int, zoom_factor: float):
+    """The centre crop that :func:`clipped_zoom` enlarges (top, left, height, width) and the
+    per-axis interpolation of the enlarged crop trimmed back to HxW
+    (:func:`_linear_zoom_axis` for rows, then columns)."""
+    crop_h = int(np.ceil(height / zoom_factor))
+    crop_w = int(np.ceil(width / zoom_factor))
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    trim_top = (int(round(crop_h * zoom_factor)) - height) // 2
+    trim_left = (int(round(crop_w * zoom_factor)) - width) // 2
+    return (top, left, crop_h, crop_w, _linear_zoom_axis(crop_h, zoom_factor, trim_top, height),
+            _linear_zoom_axis(crop_w, zoom_factor, trim_left, width))
+
+
 def _clipped_zoom_elementwise(image: np.ndarray, zoom_factor: float, buffers=None) -> np.ndarray:
     """:func:`clipped_zoom` with numpy gathers and element-wise products, the route when
     scipy's sparse products do not round as the reference (:func:`sparse_products_are_exact`).
     Returns float64 HxWxC (a buffer of ``buffers``, overwritten by the next call)."""
     height, width, channels = image.shape
     buffers = buffers or _ZoomBuffers(height, width, channels, image.dtype)
-    crop_h = int(np.ceil(height / zoom_factor))
-    crop_w = int(np.ceil(width / zoom_factor))
-    top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    trim_top = (int(round(crop_h * zoom_factor)) - height) // 2
-    trim_left = (int(round(crop_w * zoom_factor)) - width) // 2
-    r0, r1, wr0, wr1, row_ok = _linear_zoom_axis(crop_h, zoom_factor, trim_top, height)
-    c0, c1, wc0, wc1, col_ok = _linear_zoom_axis(crop_w, zoom_factor, trim_left, width)
+    top, left, crop_h, crop_w, (r0, r1, wr0, wr1, row_ok), (c0, c1, wc0, wc1, col_ok) = (
+        _zoom_geometry(height, width, zoom_factor))
     # Work on (rows, columns * channels) so every elementwise loop runs over long rows.
     channel = np.arange(channels)
     c0 = (c0[:, None] * channels + channel).ravel()
@@ -436,13 +444,8 @@ def _zoom_operators(height: int, width: int, zoom_factor: float):
     rows ``(2H, H)``, columns ``(W, 2W)`` (see the note above :func:`_sparse_product`). An
     output whose coordinate lies past the last input has no entries: it stays 0, scipy's
     constant."""
-    crop_h = int(np.ceil(height / zoom_factor))
-    crop_w = int(np.ceil(width / zoom_factor))
-    top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    trim_top = (int(round(crop_h * zoom_factor)) - height) // 2
-    trim_left = (int(round(crop_w * zoom_factor)) - width) // 2
-    r0, r1, wr0, wr1, row_ok = _linear_zoom_axis(crop_h, zoom_factor, trim_top, height)
-    c0, c1, wc0, wc1, col_ok = _linear_zoom_axis(crop_w, zoom_factor, trim_left, width)
+    top, left, crop_h, crop_w, (r0, r1, wr0, wr1, row_ok), (c0, c1, wc0, wc1, col_ok) = (
+        _zoom_geometry(height, width, zoom_factor))
     row_counts = np.concatenate([row_ok, row_ok]).astype(np.int32)
     rows = (
         np.concatenate([[0], np.cumsum(row_counts)]).astype(np.int32),
