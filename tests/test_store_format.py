@@ -99,6 +99,10 @@ def test_every_unit_stores_the_softmax_probabilities_of_its_top5_and_of_the_true
     assert str(table["p_true"].dtype) == "float16"
     rec = unit.records()
     np.testing.assert_array_equal(rec.p_true, p_true)
+    together, mask = unit.columns(("prob5", "p_true", "correct1"))  # one read, the same values
+    np.testing.assert_array_equal(together["prob5"], prob5)
+    np.testing.assert_array_equal(together["p_true"], p_true)
+    assert together["correct1"].tolist() == unit.column("correct1")[0].tolist() and mask.all()
 
 
 def test_a_unit_without_confidences_names_the_command_that_recomputes_it(tmp_path):

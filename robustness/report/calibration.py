@@ -67,10 +67,8 @@ class _Images:
             num_classes = len(subset)
         else:
             num_classes = 1000
-        correct, evaluated = unit.column("correct1")
-        in_top5, _ = unit.column("correct5")
-        prob5, _ = unit.column("prob5")
-        p_true, _ = unit.column("p_true")
+        values, evaluated = unit.columns(("correct1", "correct5", "prob5", "p_true"))  # one file read
+        correct, in_top5, prob5, p_true = (values[k] for k in ("correct1", "correct5", "prob5", "p_true"))
         prob5 = np.nan_to_num(prob5[evaluated].astype(np.float64), nan=0.0)
         return cls(prob5[:, 0], correct[evaluated], p_true[evaluated].astype(np.float64), prob5,
                    in_top5[evaluated], num_classes, targets is None)

@@ -190,10 +190,28 @@ class Unit:
         ... --upgrade-old-units``)."""
         return self.format >= 2 and bool(self.meta.get("confidences"))
 
+    def columns(self, names: tuple[str, ...]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Several fields of :meth:`column` in one read of the predictions file: (name -> values,
+        the evaluated mask)."""
+        if self.format < 2:
+            pairs = {name: self.column(name) for name in names}
+            return {k: v[0] for k, v in pairs.items()}, next(iter(pairs.values()))[1]
+        for name in names:
+            self._check_column(name)
+        return read_prediction_columns(self.dir.predictions, tuple(names))
+
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """One per-image field (``top5``, a correctness field, ``prob5`` or ``p_true``) aligned
         with :meth:`image_list`, and the evaluated mask (images skipped as unreadable are False
         and read as False / -1 / NaN). ValueError for a confidence the unit did not store."""
+        self._check_column(name)
+        if self.format >= 2:
+            values, evaluated = read_prediction_columns(self.dir.predictions, (name,))
+            return values[name], evaluated
+        values = getattr(self.records(fields=(name,)), name)
+        return values, np.ones(len(values), dtype=bool)
+
+    def _check_column(self, name: str) -> None:
         known = ("top5", *CORRECT_FIELDS, *CONFIDENCE_FIELDS)
         if name not in known:
             raise ValueError(f"unknown prediction column {name!r}; known: {', '.join(known)}")
@@ -202,11 +220,6 @@ class Unit:
                              "an older version); recompute it with `robustness eval --models "
                              f"{self.model} --test-sets {self.test_set} --upgrade-old-units --out "
                              f"{self.dir.out}`")
-        if self.format >= 2:
-            values, evaluated = read_prediction_columns(self.dir.predictions, (name,))
-            return values[name], evaluated
-        values = getattr(self.records(fields=(name,)), name)
-        return values, np.ones(len(values), dtype=bool)
 
     def records(self, logits: bool = False, fields: tuple[str, ...] | None = None) -> UnitRecords:
         """The unit's per-image records of the evaluated images; saved logits are read only when
