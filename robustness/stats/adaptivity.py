@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from robustness.stats.fits import FitResult, effective_robustness, fit_line
 from robustness.stats.intervals import Interval, clopper_pearson, newcombe_difference
@@ -109,6 +108,8 @@ def gap_trend(
     acc_orig, acc_new, n_bootstrap: int = 1000, alpha: float = 0.05, seed: int | None = 0
 ) -> GapTrend:
     """Does the gap grow with original accuracy? Linear fit across models, slope vs 1."""
+    from scipy import stats  # local: slow to import, and the report never needs it
+
     fit = fit_line(acc_orig, acc_new, "linear", n_bootstrap, alpha, seed)
     regression = stats.linregress(np.asarray(acc_orig, float), np.asarray(acc_new, float))
     t_statistic = (regression.slope - 1.0) / regression.stderr
@@ -123,6 +124,8 @@ def residual_trend(acc_orig, acc_new, covariate, fit: FitResult) -> ResidualTren
     The covariate is e.g. original accuracy or release year. A positive slope on release
     year would mean newer models sit increasingly above the line.
     """
+    from scipy import stats  # local: slow to import, and the report never needs it
+
     residuals = effective_robustness(acc_orig, acc_new, fit)
     x = np.asarray(covariate, dtype=np.float64)
     if x.shape != residuals.shape:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from robustness.stats.intervals import Interval
 
@@ -86,7 +86,7 @@ def transform(acc, kind: Transform = "probit", eps: float = EPS) -> np.ndarray:
     if kind == "linear":
         return p
     p = np.clip(p, eps, 1 - eps)
-    return stats.norm.ppf(p) if kind == "probit" else special.logit(p)
+    return special.ndtri(p) if kind == "probit" else special.logit(p)
 
 
 def inverse_transform(value, kind: Transform = "probit") -> np.ndarray:
@@ -95,7 +95,7 @@ def inverse_transform(value, kind: Transform = "probit") -> np.ndarray:
     x = np.asarray(value, dtype=np.float64)
     if kind == "linear":
         return x
-    return stats.norm.cdf(x) if kind == "probit" else special.expit(x)
+    return special.ndtr(x) if kind == "probit" else special.expit(x)
 
 
 def extreme_accuracies(acc_orig, acc_new, kind: Transform = "probit") -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from robustness.stats.bootstrap import (
     ResampleCounts,
@@ -66,8 +66,8 @@ def clopper_pearson(successes, n, alpha: float = 0.05) -> Interval:
     """
     k, total = _check_counts(successes, n)
     with np.errstate(invalid="ignore"):
-        low = np.where(k > 0, stats.beta.ppf(alpha / 2, k, total - k + 1), 0.0)
-        high = np.where(k < total, stats.beta.ppf(1 - alpha / 2, k + 1, total - k), 1.0)
+        low = np.where(k > 0, special.betaincinv(k, total - k + 1, alpha / 2), 0.0)
+        high = np.where(k < total, special.betaincinv(k + 1, total - k, 1 - alpha / 2), 1.0)
     return Interval(_scalar(k / total), _scalar(low), _scalar(high), "clopper-pearson", alpha)
 
 
@@ -79,7 +79,7 @@ def wilson(successes, n, alpha: float = 0.05) -> Interval:
     half-width = z / (1 + z^2/n) * sqrt(p(1-p)/n + z^2/(4 n^2)).
     """
     k, total = _check_counts(successes, n)
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = special.ndtri(1 - alpha / 2)
     p = k / total
     shrink = 1 + z**2 / total
     centre = (p + z**2 / (2 * total)) / shrink

@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from robustness.stats.bootstrap import as_correctness, bootstrap_accuracies
 from robustness.stats.intervals import Interval, clopper_pearson
@@ -103,6 +102,8 @@ def kendall_tau_b(x, y) -> np.ndarray:
 
 def spearman_rho(x, y) -> np.ndarray:
     """Spearman's rho (Pearson correlation of average ranks) along the last axis."""
+    from scipy import stats  # local: slow to import, and the report never needs it
+
     rank_x = stats.rankdata(np.asarray(x, dtype=np.float64), axis=-1)
     rank_y = stats.rankdata(np.asarray(y, dtype=np.float64), axis=-1)
     rank_x -= rank_x.mean(-1, keepdims=True)

@@ -90,3 +90,14 @@ def test_error_consistency_of_independent_models_is_near_zero():
     a = rng.random(200_000) < 0.7
     b = rng.random(200_000) < 0.6
     assert abs(error_consistency(a, b)) < 0.01
+
+
+def test_mcnemar_p_values_equal_scipy_stats_over_a_grid_of_counts():
+    # The module computes the tails through scipy.special; scipy.stats is the oracle here,
+    # including counts the size of a 50,000-image test set and tails far below 1e-300.
+    for b, c in [(0, 1), (1, 0), (3, 9), (250, 260), (1000, 4000), (0, 50000), (24000, 26000)]:
+        n, k = b + c, min(b, c)
+        exact = mcnemar_exact_from_counts(b, c).p_value
+        assert exact == pytest.approx(min(1.0, 2 * stats.binom.cdf(k, n, 0.5)), rel=1e-12, abs=1e-300)
+        chi2 = mcnemar_chi2_from_counts(b, c)
+        assert chi2.p_value == pytest.approx(stats.chi2.sf(chi2.statistic, 1), rel=1e-12, abs=1e-300)
