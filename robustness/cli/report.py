@@ -109,6 +109,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="AlexNet's ImageNet-P flip probabilities and top-5 distances (columns "
                    "perturbation,difficulty,flip_probability,top5_distance) for stability.csv's "
                    "FR/mFR/mT5D; default: the shipped robustness/stats/alexnet_imagenet_p.csv")
+    r.add_argument("--stability-baseline-model", metavar="MODEL",
+                   help="normalise stability.csv's FR/mFR/mT5D by this model's own flip "
+                   "probabilities and top-5 distances on the same ImageNet-P sets of this store "
+                   "(e.g. torchvision's AlexNet, evaluated like the others), instead of a table")
     r.add_argument("--no-gap-cache", action="store_true",
                    help="recompute every paired gap instead of reusing OUT/cache/gaps")
     r.add_argument("--html", action="store_true",
@@ -145,6 +149,11 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserInputError(f"--stability-reference {args.stability_reference}: {exc}") from None
         options.stability_reference = args.stability_reference
+    if args.stability_baseline_model is not None:
+        if args.stability_reference is not None:
+            raise UserInputError("--stability-baseline-model and --stability-reference: give one "
+                                 "baseline for stability.csv's flip rates, not both")
+        options.stability_baseline_model = args.stability_baseline_model
     if args.gaps_only:
         from ..report.analysis import precompute_gaps
 

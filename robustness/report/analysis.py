@@ -85,6 +85,7 @@ class AnalysisOptions:
     ood_score: str = "msp"  # ood.csv's anomaly score: msp | max_logit | energy (the last two need logits)
     ood_resamples: int = 1000  # stratified bootstrap resamples for ood.csv's intervals
     stability_reference: Path | None = None  # CSV of AlexNet's ImageNet-P values (alexnet_imagenet_p.csv format)
+    stability_baseline_model: str | None = None  # or normalise flip rates by this model of the store
 
 
 @dataclass
@@ -684,5 +685,5 @@ def beyond_accuracy(store: Store, units: pd.DataFrame, result: Analysis, opts: A
         from ..stats.stability import read_stability_table
 
         reference = read_stability_table(Path(opts.stability_reference).read_text())
-    result.stability, notes = stability_table(store, units, reference)
+    result.stability, notes = stability_table(store, units, reference, opts.stability_baseline_model)
     result.notes += notes

@@ -33,17 +33,24 @@ Columns (:data:`STABILITY_COLUMNS`), one row per model, group, perturbation and 
 * ``top5_distance``: mean top-5 distance T5D, a count in [0, 15] (not percent);
 * ``zipf_distance``: mean Zipf distance (dimensionless, >= 0); empty for units without saved
   logits;
-* ``fr``: flip rate, percent: 100 * FP / FP of AlexNet (same perturbation and difficulty);
-* ``t5d_rate``: percent: 100 * T5D / T5D of AlexNet;
+* ``fr``: flip rate, percent: 100 * FP / FP of the baseline (AlexNet; same perturbation and
+  difficulty);
+* ``t5d_rate``: percent: 100 * T5D / T5D of the baseline;
 * ``mfr``, ``mt5d``: percent, the means of ``fr`` and ``t5d_rate`` over the 10 test
   perturbations (``stats.stability.IMAGENET_P_PERTURBATIONS``) of the model, group and
   difficulty, repeated on each of those rows (ResNet-50's published mFR is 58.0%); empty
-  unless all 10 are there.
+  unless all 10 are there;
+* ``normalised_by``: where the baseline's values come from: ``AlexNet (published)`` (the
+  shipped ``robustness/stats/alexnet_imagenet_p.csv``), ``reference table`` (a table passed
+  in, ``--stability-reference``), or ``<model> (this store)``: a model of the store evaluated on
+  the same group's sets (``--stability-baseline-model``; the paper's AlexNet values were made
+  the same way, torchvision's AlexNet through ``test.py`` on the published videos). Empty
+  when the row has no rates.
 
-``fr``, ``t5d_rate``, ``mfr`` and ``mt5d`` need AlexNet's values
-(``robustness/stats/alexnet_imagenet_p.csv``); where the file has none (so far it has none:
-see the file) they are empty and a note says so. :func:`plot_flip_rates` draws the flip
-probabilities.
+``fr``, ``t5d_rate``, ``mfr`` and ``mt5d`` need the baseline's values; the shipped AlexNet file
+has none so far (see the file), so without ``--stability-reference`` or
+``--stability-baseline-model`` they are empty and a note says so. :func:`plot_flip_rates`
+draws the flip probabilities.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ import pandas as pd
 
 from ..datasets.catalogue import parse_set_name
 from ..datasets.imagenet_p import FRAME_SEPARATOR, STABILITY_GROUPS, perturbation_sort_key
+from ..errors import UserInputError
 from ..stats.stability import (
     ALEXNET_TABLE,
     DIFFICULTIES,
@@ -78,13 +86,16 @@ if TYPE_CHECKING:
 
 STABILITY_COLUMNS = ["model", "group", "test_set", "perturbation", "difficulty", "n_sequences",
                      "flip_probability", "top5_distance", "zipf_distance", "fr", "t5d_rate", "mfr",
-                     "mt5d"]
+                     "mt5d", "normalised_by"]
 #: sequences whose logits are ranked at once for the Zipf distance (memory: about
 #: 64 x 31 x 1000 x 8 bytes per array)
 ZIPF_CHUNK = 64
 
 AlexNetTable = Mapping[int, Mapping[str, tuple[float, float]]]
 """difficulty -> perturbation -> (flip probability as a fraction, top-5 distance)."""
+#: ``normalised_by`` of the shipped AlexNet table and of a table passed in
+PUBLISHED_ALEXNET = "AlexNet (published)"
+REFERENCE_TABLE = "reference table"
 
 
 def frame_sequences(relpaths: Sequence[str] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,27 +185,45 @@ def _unit_rows(unit: Unit, model: str, group: str, test_set: str, perturbation: 
     return rows
 
 
-def _with_rates(table: pd.DataFrame, alexnet: dict[int, dict[str, tuple[float, float]]],
-                notes: list[str]) -> pd.DataFrame:
-    """``fr`` and ``t5d_rate`` per row, ``mfr`` and ``mt5d`` per model, group and difficulty."""
+def _with_rates(table: pd.DataFrame, baseline: dict[int, dict[str, tuple[float, float]]],
+                label: str, notes: list[str]) -> pd.DataFrame:
+    """``fr`` and ``t5d_rate`` per row, ``mfr`` and ``mt5d`` per model, group and difficulty,
+    dividing by ``baseline`` (difficulty -> perturbation -> (FP as a fraction, T5D)), whose
+    source ``label`` goes in ``normalised_by`` (see the module docstring)."""
     table = table.copy()
     for column in ("fr", "t5d_rate", "mfr", "mt5d"):
         table[column] = np.nan
+    table["normalised_by"] = ""
+    zero = sorted((d, p) for d, values in baseline.items() for p, (fp, t5d) in values.items()
+                  if not (fp > 0 and t5d > 0))
+    if zero:  # nothing to divide by (a baseline that never flipped on a short set)
+        notes.append(f"stability: {label} has a flip probability or top-5 distance of 0 on "
+                     f"{', '.join(f'{p} (difficulty {d})' for d, p in zero)}: no rates there")
+        baseline = {d: {p: v for p, v in values.items() if (d, p) not in zero}
+                    for d, values in baseline.items()}
     for d in sorted(table["difficulty"].unique()):
-        if not alexnet.get(int(d)):
+        if baseline.get(int(d)):
+            continue
+        if label == PUBLISHED_ALEXNET:
             notes.append(f"stability: no AlexNet ImageNet-P values at difficulty {d} in "
                          f"robustness/stats/{ALEXNET_TABLE} (see that file): fr, t5d_rate, mfr "
-                         "and mt5d left empty")
+                         "and mt5d left empty (--stability-baseline-model normalises by a model "
+                         "of the store instead)")
+        else:
+            groups = ", ".join(sorted(set(table["group"])))
+            notes.append(f"stability: no values of {label} at difficulty {d} ({groups}): fr, "
+                         "t5d_rate, mfr and mt5d left empty")
     for i, row in table.iterrows():
-        base = alexnet.get(int(row["difficulty"]), {}).get(row["perturbation"])
+        base = baseline.get(int(row["difficulty"]), {}).get(row["perturbation"])
         if base is None:
             continue
         fp_base, t5d_base = base
         table.at[i, "fr"] = 100.0 * (row["flip_probability"] / 100.0) / fp_base
         table.at[i, "t5d_rate"] = 100.0 * row["top5_distance"] / t5d_base
+        table.at[i, "normalised_by"] = label
     for (model, group, d), rows in table.groupby(["model", "group", "difficulty"], sort=True):
-        baseline = alexnet.get(int(d), {})
-        if not baseline:
+        values = baseline.get(int(d), {})
+        if not values:
             continue
         present = rows.set_index("perturbation")
         missing = [p for p in IMAGENET_P_PERTURBATIONS
@@ -204,29 +233,66 @@ def _with_rates(table: pd.DataFrame, alexnet: dict[int, dict[str, tuple[float, f
                          f"{len(missing)} of the 10 perturbations missing ({', '.join(missing[:4])}"
                          f"{' ...' if len(missing) > 4 else ''})")
             continue
-        lacking = [p for p in IMAGENET_P_PERTURBATIONS if p not in baseline]
+        lacking = [p for p in IMAGENET_P_PERTURBATIONS if p not in values]
         if lacking:
             notes.append(f"stability {model} {group} difficulty {d}: mFR and mT5D left empty, no "
-                         f"AlexNet values for {', '.join(lacking)}")
+                         f"values of {label} for {', '.join(lacking)}")
             continue
         summary = summarize_stability(
             {p: present.at[p, "flip_probability"] / 100.0 for p in IMAGENET_P_PERTURBATIONS},
             {p: present.at[p, "top5_distance"] for p in IMAGENET_P_PERTURBATIONS},
-            difficulty=int(d), baseline_flip={p: v[0] for p, v in baseline.items()},
-            baseline_top5={p: v[1] for p, v in baseline.items()})
+            difficulty=int(d), baseline_flip={p: v[0] for p, v in values.items()},
+            baseline_top5={p: v[1] for p, v in values.items()})
         table.loc[rows.index, "mfr"] = 100.0 * summary.mfr
         table.loc[rows.index, "mt5d"] = 100.0 * summary.mt5d
     return table
 
 
-def stability_table(store: Store, units: pd.DataFrame,
-                    alexnet: AlexNetTable | None = None) -> tuple[pd.DataFrame, list[str]]:
+def model_baseline(table: pd.DataFrame, model: str) -> dict[int, dict[str, tuple[float, float]]]:
+    """``model``'s own values in rows of :func:`stability_table` (one group): difficulty ->
+    perturbation -> (flip probability as a fraction, top-5 distance); rows without a flip
+    probability (no complete sequence) are left out."""
+    mine = table[(table["model"] == model) & table["flip_probability"].notna()]
+    out: dict[int, dict[str, tuple[float, float]]] = {}
+    for r in mine.itertuples(index=False):
+        out.setdefault(int(r.difficulty), {})[str(r.perturbation)] = (
+            float(r.flip_probability) / 100.0, float(r.top5_distance))
+    return out
+
+
+def _normalised(table: pd.DataFrame, alexnet: AlexNetTable | None, baseline_model: str | None,
+                notes: list[str]) -> pd.DataFrame:
+    """:func:`_with_rates` per group, dividing by ``baseline_model``'s rows of the same group
+    when given, else by ``alexnet`` (default: the shipped table)."""
+    if baseline_model is None:
+        label = PUBLISHED_ALEXNET if alexnet is None else REFERENCE_TABLE
+        return _with_rates(table, _alexnet_table(alexnet), label, notes)
+    parts = []
+    for _, rows in table.groupby("group", sort=True):
+        parts.append(_with_rates(rows, model_baseline(rows, baseline_model),
+                                 f"{baseline_model} (this store)", notes))
+    return pd.concat(parts)
+
+
+def _store_model_name(name: str, models: set[str]) -> str:
+    """``name`` as the store spells it: itself, or the one model named ``name.<member>`` (a
+    torchvision name without its weights member: ``tv:alexnet`` for ``tv:alexnet.IMAGENET1K_V1``)."""
+    if name in models:
+        return name
+    longer = [m for m in models if m.startswith(name + ".")]
+    return longer[0] if len(longer) == 1 else name
+
+
+def stability_table(store: Store, units: pd.DataFrame, alexnet: AlexNetTable | None = None,
+                    baseline_model: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The stability table of every model on the ImageNet-P groups' sets in ``units``
     (``robustness.report.tables.units_frame(store)``; its ``path`` column locates each unit),
     and notes on what was left out or empty. Columns and units: the module docstring.
 
     ``alexnet``: difficulty -> perturbation -> (flip probability as a fraction, top-5
     distance) to normalise by; default: the shipped ``alexnet_imagenet_p.csv``.
+    ``baseline_model``: normalise by this model's own rows of the same group instead (a
+    ``UserInputError`` when it has no ImageNet-P unit in ``units``).
     ``store`` is the store ``units`` were read from (each unit is opened by its ``path``)."""
     notes: list[str] = []
     rows: list[dict] = []
@@ -264,7 +330,15 @@ def stability_table(store: Store, units: pd.DataFrame,
     table = pd.DataFrame(rows, columns=STABILITY_COLUMNS[:9])
     if table.empty:
         return pd.DataFrame(columns=STABILITY_COLUMNS), notes
-    table = _with_rates(table, _alexnet_table(alexnet), notes)
+    if baseline_model is not None:
+        baseline_model = _store_model_name(baseline_model, set(table["model"]))
+    if baseline_model is not None and baseline_model not in set(table["model"]):
+        raise UserInputError(
+            f"--stability-baseline-model {baseline_model}: no finished ImageNet-P unit of that "
+            f"model in {store.out} (models with some: {', '.join(sorted(set(table['model'])))}); "
+            f"evaluate it on the same sets (robustness eval --models {baseline_model} "
+            "--test-sets imagenet-p ...) or name one of those")
+    table = _normalised(table, alexnet, baseline_model, notes)
     order = table["perturbation"].map(perturbation_sort_key)
     table = (table.assign(_order=order)
              .sort_values(["model", "group", "difficulty", "_order"], kind="stable")

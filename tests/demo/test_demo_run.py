@@ -252,7 +252,7 @@ def test_summary_prints_calibration_ood_and_stability_per_model(demo):
     print(text)
     lines = text.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:3] == ["model", "ECE", "val"])
-    assert lines[header].split()[-2:] == ["mFP", "T5D"]  # no AlexNet ImageNet-P values: raw means
+    assert lines[header].split()[-4:] == ["mFP", "T5D", "mFR", "mT5D"]
     ood = pd.read_csv(root / "out" / "ood.csv").set_index("model")
     cal = pd.read_csv(root / "out" / "calibration.csv")
     stab = pd.read_csv(root / "out" / "stability.csv")
@@ -265,9 +265,41 @@ def test_summary_prints_calibration_ood_and_stability_per_model(demo):
         assert float(fields[1]) == pytest.approx(ece_val, abs=0.051)
         assert float(fields[2]) == pytest.approx(pooled["ece"].mean(), abs=0.051)
         assert float(fields[3]) == pytest.approx(ood.loc[model, "aupr"], abs=0.051)
-        assert float(fields[-3]) == pytest.approx(ood.loc[model, "auroc"], abs=0.051)
-        assert float(fields[-2]) == pytest.approx(mine["flip_probability"].mean(), abs=0.051)
-        assert float(fields[-1]) == pytest.approx(mine["top5_distance"].mean(), abs=0.0051)
+        assert float(fields[-5]) == pytest.approx(ood.loc[model, "auroc"], abs=0.051)
+        assert float(fields[-4]) == pytest.approx(mine["flip_probability"].mean(), abs=0.051)
+        assert float(fields[-3]) == pytest.approx(mine["top5_distance"].mean(), abs=0.0051)
+        assert fields[-2:] == ["-", "-"]  # 4 of the 10 perturbations: no mFR, mT5D
+        # ... but each perturbation's flip rate is relative to the demo's baseline model
+        base = stab[stab["model"] == cfg.stability_baseline].set_index("perturbation")
+        for r in mine.itertuples():
+            assert r.fr == pytest.approx(100 * r.flip_probability / base.at[r.perturbation, "flip_probability"], rel=1e-5)
+            assert r.normalised_by == f"{cfg.stability_baseline} (this store)"
     assert f"chance AUPR {ood['aupr_chance'].iloc[0]:.1f}%" in text
     assert f"mean over the {len(cfg.severities)} ImageNet-C severities" in text
     assert f"mean over {len(cfg.p_perturbations)} perturbations x {cfg.p_per_class * cfg.n_classes} sequences" in text
+    assert "mFR, mT5D: empty; they need all 10 ImageNet-P perturbations" in text
+
+
+def test_summary_prints_mfr_and_mt5d_relative_to_the_demo_baseline():
+    """With all 10 perturbations the summary's last two columns are mFR and mT5D of
+    stability.csv and the legend names the model they are relative to (hand-made table)."""
+    from robustness.demo.report import beyond_accuracy_text
+
+    table = pd.DataFrame([
+        {"model": "demo-resnet", "ece_clean": 6.8, "ece_corrupted": 5.3, "n_severities": 5,
+         "aupr": 25.2, "aupr_low": 21.9, "aupr_high": 30.6, "aupr_chance": 16.7, "auroc": 63.5,
+         "n_in": 1000, "n_out": 200, "flip_probability": 4.9, "top5_distance": 0.85, "mfr": 100.0,
+         "mt5d": 100.0, "normalised_by": "demo-resnet (this store)", "n_perturbations": 10,
+         "n_sequences": 20},
+        {"model": "demo-vit", "ece_clean": 8.2, "ece_corrupted": 3.8, "n_severities": 5,
+         "aupr": 19.3, "aupr_low": 16.9, "aupr_high": 22.9, "aupr_chance": 16.7, "auroc": 52.9,
+         "n_in": 1000, "n_out": 200, "flip_probability": 2.1, "top5_distance": 0.23, "mfr": 43.25,
+         "mt5d": 27.04, "normalised_by": "demo-resnet (this store)", "n_perturbations": 10,
+         "n_sequences": 20},
+    ])
+    lines = beyond_accuracy_text(table).splitlines()
+    assert lines[2].split() == ["demo-vit", "8.2", "3.8", "19.3", "[", "16.9,", "22.9]", "52.9", "2.1",
+                                "0.23", "43.2", "27.0"]
+    assert lines[1].split()[-2:] == ["100.0", "100.0"]
+    assert any(line.startswith("mFR, mT5D: flip rate and top-5 distance as % of demo-resnet's")
+               for line in lines)

@@ -148,6 +148,7 @@ def test_flip_rates_mfr_and_mt5d_against_an_alexnet_table(tmp_path):
     assert full.t5d_rate.tolist() == pytest.approx([50.0] * 10)
     assert full.mfr.tolist() == pytest.approx([75.0] * 10)
     assert full.mt5d.tolist() == pytest.approx([50.0] * 10)
+    assert set(full.normalised_by) == {"reference table"}
     part = row(table, "m.part", "rotate", 1)
     assert part.fr == pytest.approx(50.0) and np.isnan(part.mfr) and np.isnan(part.mt5d)
     assert ("stability m.part imagenet-p difficulty 1: mFR and mT5D left empty, 9 of the 10 "
@@ -338,3 +339,62 @@ def test_a_reference_table_given_on_the_command_line_fills_the_flip_rates(hand_s
     reference.write_text("perturbation,difficulty,flip\nrotate,1,0.2\n")
     assert main(["report", "--out", str(out), "--stability-reference", str(reference)]) == 2
     assert "--stability-reference" in capsys.readouterr().err
+
+
+def test_flip_rates_against_a_model_of_the_same_store(tmp_path, capsys):
+    """--stability-baseline-model: the baseline model flips in one of two compared pairs on every
+    perturbation (FP 1/2, T5D 15/2); m.full does so on the first five and in both pairs on the
+    other five (FP 1, T5D 15): FR 100% or 200%, mFR 150%, mT5D 150%; the baseline's own mFR is
+    100%. A group the baseline was not evaluated on gets no rates."""
+    from robustness.cli import main
+
+    store = Store(tmp_path / "out")
+    a, b = [1, 2, 3, 4, 5], [6, 7, 8, 9, 10]
+    half = {"noise": [a, b, a], "other": [a, b, b]}  # one flip of two, by each rule
+    full = {"noise": [a, b, b], "other": [a, b, a]}  # two flips of two
+    for k, p in enumerate(IMAGENET_P_PERTURBATIONS):
+        kind = "noise" if "noise" in p else "other"
+        add_unit(store, "m.base", f"imagenet-p.{p}.1", {"n0/a.mp4": half[kind]})
+        add_unit(store, "m.full", f"imagenet-p.{p}.1", {"n0/a.mp4": (half if k < 5 else full)[kind]})
+    add_unit(store, "m.full", "imagenet-p-inmemory.rotate.1", {"n0/a.JPEG": full["other"]})
+    table, notes = stability_table(store, units_frame(store), baseline_model="m.base")
+    mine = table[(table.model == "m.full") & (table.group == "imagenet-p")].set_index("perturbation")
+    assert mine.fr.tolist() == pytest.approx([100.0] * 5 + [200.0] * 5)
+    assert mine.t5d_rate.tolist() == pytest.approx([100.0] * 5 + [200.0] * 5)
+    assert mine.mfr.tolist() == pytest.approx([150.0] * 10)
+    assert mine.mt5d.tolist() == pytest.approx([150.0] * 10)
+    assert set(mine.normalised_by) == {"m.base (this store)"}
+    base = table[table.model == "m.base"]
+    assert base.mfr.tolist() == pytest.approx([100.0] * 10) and base.fr.tolist() == pytest.approx([100.0] * 10)
+    other_group = row(table[table.group == "imagenet-p-inmemory"], "m.full", "rotate", 1)
+    assert np.isnan(other_group.fr) and other_group.normalised_by == ""
+    assert ("stability: no values of m.base (this store) at difficulty 1 (imagenet-p-inmemory): "
+            "fr, t5d_rate, mfr and mt5d left empty") in notes
+
+    out = store.out
+    assert main(["report", "--out", str(out), "--no-plots", "--stability-baseline-model", "m.base"]) == 0
+    written = pd.read_csv(out / "stability.csv", keep_default_na=False)
+    assert set(written.loc[written.group == "imagenet-p", "normalised_by"]) == {"m.base (this store)"}
+    assert main(["report", "--out", str(out), "--no-plots", "--stability-baseline-model", "m"]) == 2
+    assert "--stability-baseline-model m:" in capsys.readouterr().err  # m.base or m.full: ambiguous
+    capsys.readouterr()
+    assert main(["report", "--out", str(out), "--no-plots", "--stability-baseline-model", "alexnet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--stability-baseline-model alexnet" in err and "m.base" in err
+    reference = tmp_path / "alexnet.csv"
+    reference.write_text("perturbation,difficulty,flip_probability,top5_distance\nrotate,1,0.25,1.0\n")
+    assert main(["report", "--out", str(out), "--no-plots", "--stability-baseline-model", "m.base",
+                 "--stability-reference", str(reference)]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_a_torchvision_name_without_its_weights_member_names_the_baseline(tmp_path):
+    """tv:alexnet is tv:alexnet.IMAGENET1K_V1 in the store (the enum's DEFAULT member)."""
+    store = Store(tmp_path / "out")
+    a, b = [1, 2, 3, 4, 5], [6, 7, 8, 9, 10]
+    add_unit(store, "tv:alexnet.IMAGENET1K_V1", "imagenet-p.rotate.1", {"n0/a.mp4": [a, b, a, a, a]})
+    add_unit(store, "m.x", "imagenet-p.rotate.1", {"n0/a.mp4": [a, b, a, b, a]})
+    table, _ = stability_table(store, units_frame(store), baseline_model="tv:alexnet")
+    mine = row(table, "m.x", "rotate", 1)
+    assert mine.flip_probability == pytest.approx(100.0) and mine.fr == pytest.approx(200.0)  # 4/4 vs 2/4
+    assert mine.normalised_by == "tv:alexnet.IMAGENET1K_V1 (this store)"
