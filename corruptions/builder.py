@@ -34,7 +34,7 @@ import numbers
 import os
 import platform
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -69,7 +69,7 @@ SOURCE_IMAGE_HINT = (
     "to skip it; skipped files are listed in the manifest."
 )
 # OS errors of writing OUT that the user fixes (permissions, space, a file in the way).
-_OUTPUT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT,
+OUTPUT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT,
                             errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENAMETOOLONG})  # fmt: skip
 
 
@@ -315,7 +315,7 @@ def write_atomic(image: np.ndarray, path: Path, fmt: str) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        if exc.errno not in _OUTPUT_ERRNOS:
+        if exc.errno not in OUTPUT_ERRNOS:
             raise
         raise BuildConfigError(
             f"cannot write {path}: {exc.strerror or exc}; free space or fix the permissions of "
@@ -412,8 +412,14 @@ def corrupt_one_image(config: BuildConfig, relpath: str) -> ImageResult:
     return result
 
 
-def _worker(args: tuple[BuildConfig, str]) -> ImageResult:
-    return corrupt_one_image(*args)
+ImageJob = Callable[[Any, str], ImageResult]
+"""Writes every output of one source image: ``job(config, relpath)``; a module-level function,
+so that worker processes can import it."""
+
+
+def _call(args: tuple[ImageJob, Any, str]) -> ImageResult:
+    job, config, relpath = args
+    return job(config, relpath)
 
 
 def _init_worker() -> None:
@@ -422,14 +428,69 @@ def _init_worker() -> None:
     init_worker_process()
 
 
-def _run(config: BuildConfig, relpaths: list[str], workers: int) -> Iterator[ImageResult]:
-    jobs = [(config, r) for r in relpaths]
+def _run(job: ImageJob, config: Any, relpaths: list[str], workers: int) -> Iterator[ImageResult]:
+    jobs = [(job, config, r) for r in relpaths]
     if workers <= 1:
-        yield from map(_worker, jobs)
+        yield from map(_call, jobs)
         return
     # spawn, not fork: forking a process that already runs OpenMP/torch threads can deadlock
     with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-        yield from pool.imap_unordered(_worker, jobs, chunksize=1)
+        yield from pool.imap_unordered(_call, jobs, chunksize=1)
+
+
+def run_build(config: Any, relpaths: list[str], job: ImageJob, *, settings: dict[str, Any],
+              counts: dict[str, dict[str, int]], workers: int, progress: bool,
+              describe: Callable[[], dict[str, Any]]) -> BuildReport:
+    """The loop every on-disk build shares (ImageNet-C and its relatives here, ImageNet-P in
+    :mod:`corruptions.imagenet_p.builder`), after the output folder was checked and prepared.
+
+    ``config`` has ``src``, ``out``, ``shard`` and ``skip_bad_images``; ``job`` writes one
+    image's outputs, in ``workers`` processes; ``counts`` is ``{name: {str(level): 0}}``, filled
+    from the ``(name, level)`` pairs each job reports. Marks ``out`` as in progress (with
+    ``settings``), sweeps stale temporaries (unsharded runs only: shards share ``out``), stops at
+    the first unreadable image unless ``skip_bad_images``, then writes the manifest (the common
+    fields plus ``describe()``, called after the work) and removes the mark."""
+    in_progress = config.out / (
+        IN_PROGRESS if config.shard is None else f"{IN_PROGRESS[:-5]}-shard-{config.shard[0]}.json"
+    )
+    if config.shard is None:
+        remove_stale_temporaries(config.out)
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    write_json_atomic({"settings": settings, "started": started}, in_progress)
+
+    n_written = n_existing = 0
+    bad_files: list[dict[str, str]] = []
+    bar = _progress_bar(len(relpaths), progress)
+    try:
+        for res in _run(job, config, relpaths, max(1, int(workers))):
+            bar.update(1)
+            if res.error is not None:
+                if not config.skip_bad_images:
+                    raise SourceImageError(Path(config.src) / res.relpath, res.error)
+                bad_files.append({"file": res.relpath, "error": res.error})
+                continue
+            for name, level in res.written + res.existing:
+                counts[name][str(level)] += 1
+            n_written += len(res.written)
+            n_existing += len(res.existing)
+    finally:
+        bar.close()
+
+    manifest = {
+        "settings": settings,
+        "started": started,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **describe(),
+        "n_images": len(relpaths),
+        "n_files_written": n_written,
+        "n_files_already_present": n_existing,
+        "counts": counts,
+        "bad_files": bad_files,
+    }
+    manifest_path = config.out / manifest_name(config.shard)
+    write_json_atomic(manifest, manifest_path)
+    in_progress.unlink(missing_ok=True)
+    return BuildReport(manifest_path, len(relpaths), n_written, n_existing, bad_files, counts)
 
 
 # --------------------------------------------------------------------------- manifest
@@ -543,56 +604,22 @@ def build_corrupted_set(
     relpaths = select_shard(list_source_images(config.src, config.classes), config.shard)
     check_resume(config.out, config, force)  # reads only: a refused run leaves OUT as it was
     prepare_output_folder(config.out)
-    in_progress = config.out / (
-        IN_PROGRESS if config.shard is None else f"{IN_PROGRESS[:-5]}-shard-{config.shard[0]}.json"
-    )
-    # Shards share OUT; only an unsharded run may sweep temporaries (no one else is writing).
-    if config.shard is None:
-        remove_stale_temporaries(config.out)
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    write_json_atomic({"settings": settings_record(config), "started": started}, in_progress)
-
     counts = {name: {str(s): 0 for s in config.severities} for name in config.corruptions}
-    n_written = n_existing = 0
-    bad_files: list[dict[str, str]] = []
-    bar = _progress_bar(len(relpaths), progress)
-    try:
-        for res in _run(config, relpaths, max(1, int(workers))):
-            bar.update(1)
-            if res.error is not None:
-                if not config.skip_bad_images:
-                    raise SourceImageError(Path(config.src) / res.relpath, res.error)
-                bad_files.append({"file": res.relpath, "error": res.error})
-                continue
-            for name, sev in res.written + res.existing:
-                counts[name][str(sev)] += 1
-            n_written += len(res.written)
-            n_existing += len(res.existing)
-    finally:
-        bar.close()
 
-    manifest = {
-        "settings": settings_record(config),
-        "started": started,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "layout": "<corruption>/<severity>/<wnid>/<file>",
-        "geometry": "resize short side 256 (PIL bilinear) + center crop 224"
-        if config.preset == "imagenet"
-        else "none (images used at their size)",
-        "encoding": {"format": "JPEG", **JPEG_SETTINGS} if config.format == "jpeg" else {"format": "PNG"},
-        "seeding": "corruptions.base.image_rng(seed, '<wnid>/<file>', corruption, severity)",
-        "versions": package_versions(),
-        "parameters": parameter_tables(config.corruptions, config.preset),
-        "n_images": len(relpaths),
-        "n_files_written": n_written,
-        "n_files_already_present": n_existing,
-        "counts": counts,
-        "bad_files": bad_files,
-    }
-    manifest_path = config.out / manifest_name(config.shard)
-    write_json_atomic(manifest, manifest_path)
-    in_progress.unlink(missing_ok=True)
-    return BuildReport(manifest_path, len(relpaths), n_written, n_existing, bad_files, counts)
+    def describe() -> dict[str, Any]:
+        return {
+            "layout": "<corruption>/<severity>/<wnid>/<file>",
+            "geometry": "resize short side 256 (PIL bilinear) + center crop 224"
+            if config.preset == "imagenet"
+            else "none (images used at their size)",
+            "encoding": {"format": "JPEG", **JPEG_SETTINGS} if config.format == "jpeg" else {"format": "PNG"},
+            "seeding": "corruptions.base.image_rng(seed, '<wnid>/<file>', corruption, severity)",
+            "versions": package_versions(),
+            "parameters": parameter_tables(config.corruptions, config.preset),
+        }
+
+    return run_build(config, relpaths, corrupt_one_image, settings=settings_record(config),
+                     counts=counts, workers=workers, progress=progress, describe=describe)
 
 
 def _progress_bar(total: int, enabled: bool):

@@ -25,11 +25,9 @@ name without its extension, as the script's ``img_loc[:-5]``).
 from __future__ import annotations
 
 import json
-import multiprocessing
 import numbers
 import os
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -40,24 +38,19 @@ from PIL import Image
 
 from ..base import image_rng
 from ..builder import (
-    _OUTPUT_ERRNOS,
-    IN_PROGRESS,
+    OUTPUT_ERRNOS,
     TMP_MARKER,
     BuildConfigError,
     BuildReport,
     ImageResult,
     SourceImageError,
-    _init_worker,
-    _progress_bar,
     check_output_folder,
     list_source_images,
-    manifest_name,
     package_versions,
     parse_shard,
     prepare_output_folder,
-    remove_stale_temporaries,
+    run_build,
     select_shard,
-    write_json_atomic,
 )
 from ..errors import UserInputError
 from ..params import imagenet_p as P
@@ -171,7 +164,7 @@ def write_mp4_atomic(frames: np.ndarray, path: Path, noise: bool, reproducible: 
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        if exc.errno not in _OUTPUT_ERRNOS:
+        if exc.errno not in OUTPUT_ERRNOS:
             raise
         raise BuildConfigError(
             f"cannot write {path}: {exc.strerror or exc}; free space or fix the permissions of "
@@ -203,19 +196,6 @@ def perturb_one_image(config: PBuildConfig, relpath: str) -> ImageResult:
         write_mp4_atomic(frames, path, is_noise(name), config.reproducible)
         result.written.append((name, d))
     return result
-
-
-def _worker(args: tuple[PBuildConfig, str]) -> ImageResult:
-    return perturb_one_image(*args)
-
-
-def _run(config: PBuildConfig, relpaths: list[str], workers: int) -> Iterator[ImageResult]:
-    jobs = [(config, r) for r in relpaths]
-    if workers <= 1:
-        yield from map(_worker, jobs)
-        return
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-        yield from pool.imap_unordered(_worker, jobs, chunksize=1)
 
 
 def settings_record(config: PBuildConfig) -> dict[str, Any]:
@@ -311,61 +291,28 @@ def build_imagenet_p(
     relpaths = select_shard(list_source_images(config.src, config.classes), config.shard)
     check_resume(config.out, config, force)
     prepare_output_folder(config.out)
-    in_progress = config.out / (
-        IN_PROGRESS if config.shard is None else f"{IN_PROGRESS[:-5]}-shard-{config.shard[0]}.json"
-    )
-    if config.shard is None:
-        remove_stale_temporaries(config.out)
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    write_json_atomic({"settings": settings_record(config), "started": started}, in_progress)
-
     counts: dict[str, dict[str, int]] = {}
     for name, d in config.sequences():
         counts.setdefault(name, {})[str(d)] = 0
-    n_written = n_existing = 0
-    bad_files: list[dict[str, str]] = []
-    bar = _progress_bar(len(relpaths), progress)
-    try:
-        for res in _run(config, relpaths, max(1, int(workers))):
-            bar.update(1)
-            if res.error is not None:
-                if not config.skip_bad_images:
-                    raise SourceImageError(Path(config.src) / res.relpath, res.error)
-                bad_files.append({"file": res.relpath, "error": res.error})
-                continue
-            for name, d in res.written + res.existing:
-                counts[name][str(d)] += 1
-            n_written += len(res.written)
-            n_existing += len(res.existing)
-    finally:
-        bar.close()
 
-    versions = package_versions()
-    versions.update(backend_versions())
-    try:  # gaussian noise's frames come from torch's generator
-        versions["torch"] = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        versions["torch"] = None
-    manifest = {
-        "settings": settings_record(config),
-        "started": started,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "layout": "<perturbation>[_<difficulty>]/<wnid>/<stem>.mp4",
-        "geometry": f"resize short side {config.resize} (PIL bilinear, source mode, then RGB) "
-        f"+ center crop {config.crop}",
-        "encoding": {"noise": encoder_settings(True, config.reproducible),
-                     "other": encoder_settings(False, config.reproducible)},  # fmt: skip
-        "seeding": "corruptions.base.image_rng(seed, '<wnid>/<file>', perturbation, difficulty)"
-        "; gaussian_noise seeds a torch.Generator with one draw from it",
-        "versions": versions,
-        "parameters": parameter_record(),
-        "n_images": len(relpaths),
-        "n_files_written": n_written,
-        "n_files_already_present": n_existing,
-        "counts": counts,
-        "bad_files": bad_files,
-    }
-    manifest_path = config.out / manifest_name(config.shard)
-    write_json_atomic(manifest, manifest_path)
-    in_progress.unlink(missing_ok=True)
-    return BuildReport(manifest_path, len(relpaths), n_written, n_existing, bad_files, counts)
+    def describe() -> dict[str, Any]:
+        versions = package_versions()
+        versions.update(backend_versions())
+        try:  # gaussian noise's frames come from torch's generator
+            versions["torch"] = metadata.version("torch")
+        except metadata.PackageNotFoundError:
+            versions["torch"] = None
+        return {
+            "layout": "<perturbation>[_<difficulty>]/<wnid>/<stem>.mp4",
+            "geometry": f"resize short side {config.resize} (PIL bilinear, source mode, then RGB) "
+            f"+ center crop {config.crop}",
+            "encoding": {"noise": encoder_settings(True, config.reproducible),
+                         "other": encoder_settings(False, config.reproducible)},  # fmt: skip
+            "seeding": "corruptions.base.image_rng(seed, '<wnid>/<file>', perturbation, difficulty)"
+            "; gaussian_noise seeds a torch.Generator with one draw from it",
+            "versions": versions,
+            "parameters": parameter_record(),
+        }
+
+    return run_build(config, relpaths, perturb_one_image, settings=settings_record(config),
+                     counts=counts, workers=workers, progress=progress, describe=describe)
