@@ -190,6 +190,14 @@ def member_name(corruption: str, severity: int, group: str = IMAGENET_C.name) ->
     return _member_name(corruption, severity, group)
 
 
+def frames_of_sequences(name: str) -> bool:
+    """Whether ``name``'s images are frames of sequences (a member of a group not measured
+    against its baseline: ImageNet-P), not independent samples: no per-image interval, gap or
+    fit applies to them."""
+    group = group_of(name)
+    return group is not None and not group.measured_against_baseline
+
+
 def group_of(name: str) -> SetGroup | None:
     """The group a set (or a group's mean row) belongs to, None for plain sets."""
     means = {g.mean_name: g for g in SET_GROUPS.values()}

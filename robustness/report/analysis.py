@@ -28,6 +28,7 @@ from ..datasets.catalogue import (
     SET_GROUPS,
     SetGroup,
     SetName,
+    frames_of_sequences,
     paired_baselines,
     parse_set_name,
 )
@@ -128,20 +129,13 @@ def imagenet_c_parts(test_set: str) -> tuple[str, int] | None:
     return parsed.corruption, parsed.severity
 
 
-def _not_measured(test_set: str) -> bool:
-    """A member of a set group not measured against its baseline (ImageNet-P frames), whatever
-    the unit's metadata recorded."""
-    member = group_member(test_set)
-    return member is not None and not SET_GROUPS[member.group].measured_against_baseline
-
-
 def accuracy_frame_from_units(units: pd.DataFrame) -> pd.DataFrame:
     """The accuracy frame of ``tables.units_frame(store)`` (top1 in percent, plus k1 = #correct)."""
     if units.empty:
         return pd.DataFrame(columns=ACCURACY_COLUMNS + ["k1"])
     acc = units[["model", "test_set", "baseline", "n", "k1"]].copy()
     acc["baseline"] = [
-        None if _not_measured(ts) else paired_baselines().get(ts) if not isinstance(b, str) else b
+        None if frames_of_sequences(ts) else paired_baselines().get(ts) if not isinstance(b, str) else b
         for ts, b in zip(acc["test_set"], acc["baseline"], strict=True)
     ]
     acc["top1"] = 100.0 * acc["k1"] / acc["n"]

@@ -7,7 +7,7 @@ then, for sets with a baseline (and ImageNet-ReaL, differenced against val as ti
 does, ties included (but numeric: no ``+`` strings, no thousands separators), then our own
 ``top5_diff_exact,rank_diff_exact`` (each model's own difference), then ``n``,
 ``top1_low,top1_high`` (95% Clopper-Pearson
-interval of top1), for class-subset sets the unrestricted 1000-way
+interval of top1; empty for ImageNet-P, whose frames are not independent), for class-subset sets the unrestricted 1000-way
 ``top1_1000way,top5_1000way``, and last ``n_skipped`` (unreadable images left out
 under ``--skip-bad-images``) and ``partial`` (empty for a complete set, else the
 reader's words for what is missing, under ``--allow-partial``). All accuracies are
@@ -37,7 +37,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..datasets.catalogue import baseline_of, baseline_sets, baselines_of, paired_baselines
+from ..datasets.catalogue import (
+    baseline_of,
+    baseline_sets,
+    baselines_of,
+    frames_of_sequences,
+    paired_baselines,
+)
 from ..errors import UserInputError
 from ..stats.intervals import clopper_pearson
 from ..store import Store
@@ -236,6 +242,8 @@ def test_set_table(units: pd.DataFrame, test_set: str, diff_rule: str = DEFAULT_
     stats = rows.set_index("model").loc[out["model"]]
     out["n"] = stats["n"].to_numpy()
     low, high = clopper_pearson_percent(stats["k1"].to_numpy(), stats["n"].to_numpy())
+    if frames_of_sequences(test_set):  # frames of one video are not independent: no interval
+        low, high = np.full(len(out), np.nan), np.full(len(out), np.nan)
     out["top1_low"] = np.round(low, 3)
     out["top1_high"] = np.round(high, 3)
     if bool(rows["subset"].any()):

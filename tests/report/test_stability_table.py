@@ -321,6 +321,8 @@ def test_the_store_report_writes_stability_csv_and_measures_no_gap_on_frames(han
     assert not gaps["shift"].astype(str).str.startswith("imagenet-p").any()
     assert not any(p.name.startswith("corruptions-imagenet-p") for p in out.iterdir())
     assert list((out / "plots").glob("flip_probability_*")), "the flip-rate plot is drawn"
+    frames = pd.read_csv(out / "results-imagenet-p.rotate.1.csv")  # accuracy, but no interval
+    assert frames["top1"].notna().all() and frames[["top1_low", "top1_high"]].isna().all().all()
 
 
 def test_a_reference_table_given_on_the_command_line_fills_the_flip_rates(hand_store, tmp_path, capsys):
