@@ -8,8 +8,10 @@ the anomaly score is the negative max-softmax probability over the set's scored 
 the units must have saved logits (``--save-logits``). Metrics from :mod:`robustness.stats.ood`.
 
 Columns (``OOD_COLUMNS``): ``aupr`` (the paper's headline, OOD as positives), ``auroc``, with
-stratified bootstrap intervals, and ``aupr_chance`` (the share of OOD images: the AUPR of a
-score that knows nothing), all in **percent**; ``n_in``, ``n_out`` images.
+stratified bootstrap intervals, ``aupr_chance`` (the share of OOD images: the AUPR of a
+score that knows nothing), and ``fpr95`` (in-distribution images flagged at 95% OOD recall,
+the reference's rule; lower is better) with its interval, all in **percent**; ``n_in``,
+``n_out`` images.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from ..stats.ood import anomaly_scores, ood_detection
 from ..store import Unit
 
 OOD_COLUMNS = ["model", "ood_set", "in_distribution", "score", "n_in", "n_out", "aupr", "aupr_low",
-               "aupr_high", "auroc", "auroc_low", "auroc_high", "aupr_chance"]
+               "aupr_high", "auroc", "auroc_low", "auroc_high", "aupr_chance", "fpr95", "fpr95_low",
+               "fpr95_high"]
 OOD_SCORES = ("msp", "max_logit", "energy")
 PERCENT = 100.0
 
@@ -79,5 +82,6 @@ def ood_table(units: pd.DataFrame, score: str = "msp", resamples: int = 1000, se
                 model, ood_set, in_set, score, result.n_in, result.n_out,
                 PERCENT * result.aupr.estimate, PERCENT * result.aupr.low, PERCENT * result.aupr.high,
                 PERCENT * result.auroc.estimate, PERCENT * result.auroc.low, PERCENT * result.auroc.high,
-                PERCENT * result.aupr_chance], strict=True)))
+                PERCENT * result.aupr_chance, PERCENT * result.fpr95.estimate,
+                PERCENT * result.fpr95.low, PERCENT * result.fpr95.high], strict=True)))
     return pd.DataFrame(rows, columns=OOD_COLUMNS), notes

@@ -15,7 +15,15 @@ over the 200 ImageNet-O classes only (``net(x)[:, imagenet_o_mask]``), and repor
   with precision P_t and recall R_t of "score >= t", R_0 = 0 -- a step sum, not the
   trapezoidal area.
 
-Both are fractions (an AUPR of 16.2% is 0.162 here).
+* FPR at 95% TPR: the share of in-distribution images flagged when 95% of the OOD images are,
+  by the rule of the reference's ``calibration_tools.fpr_and_fdr_at_recall`` (also
+  ``hendrycks/outlier-exposure``): over the distinct thresholds down to the first one that
+  flags every OOD image, plus a final point (recall 1, no false positive) that the reference
+  appends, take the point whose recall is closest to 0.95 (ties: the one with the highest
+  recall). Without a point within 0.05 of 0.95 (tiny sets), the appended point wins and the
+  FPR is 0, as in the reference.
+
+All are fractions (an AUPR of 16.2% is 0.162 here).
 
 Scores (larger = more anomalous), from saved logits or from the stored max-softmax:
 
@@ -146,6 +154,28 @@ def _ap_rows(neg: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return np.sum(pos_desc * precision, axis=-1) / pos.sum(axis=-1)
 
 
+RECALL_LEVEL = 0.95
+"""The OOD recall (TPR) at which :func:`fpr_at_recall` reads the false-positive rate."""
+
+
+def _fpr_rows(neg: np.ndarray, pos: np.ndarray, recall_level: float = RECALL_LEVEL) -> np.ndarray:
+    """FPR at ``recall_level`` of each row (module docstring: the reference's rule)."""
+    neg, pos = np.atleast_2d(neg), np.atleast_2d(pos)
+    tps = np.cumsum(pos[:, ::-1], axis=-1)  # flagged OOD images at each threshold, high to low
+    fps = np.cumsum(neg[:, ::-1], axis=-1)
+    total = tps[:, -1:]
+    recall = tps / total
+    # the reference keeps the thresholds up to the first reaching full recall ...
+    kept = np.cumsum(tps >= total, axis=-1) <= 1
+    distance = np.where(kept, np.abs(recall - recall_level), np.inf)
+    best = distance.min(axis=-1, keepdims=True)
+    # ... scans them from that one back to the highest score, taking the first minimum
+    last = distance.shape[-1] - 1 - np.argmax((distance == best)[:, ::-1], axis=-1)
+    fpr = fps[np.arange(len(fps)), last] / neg.sum(axis=-1)
+    appended_wins = abs(1.0 - recall_level) < best[:, 0]  # its (recall 1, FPR 0) comes last
+    return np.where(appended_wins, 0.0, fpr)
+
+
 def _weighted(in_scores, out_scores, in_weights, out_weights):
     s_in, s_out = _scores(in_scores, "in_scores"), _scores(out_scores, "out_scores")
     w_in = np.ones(s_in.size) if in_weights is None else np.asarray(in_weights, dtype=np.float64)
@@ -173,12 +203,24 @@ def average_precision(in_scores, out_scores, in_weights=None, out_weights=None) 
     return float(_ap_rows(*_weighted(in_scores, out_scores, in_weights, out_weights)))
 
 
+def fpr_at_recall(in_scores, out_scores, recall_level: float = RECALL_LEVEL, in_weights=None,
+                  out_weights=None) -> float:
+    """False-positive rate (fraction of in-distribution images flagged) at the threshold whose
+    OOD recall is closest to ``recall_level``, by the reference's rule (module docstring)."""
+    if not 0.0 < recall_level <= 1.0:
+        raise ValueError(f"recall_level: expected a fraction in (0, 1], got {recall_level}")
+    neg, pos = _weighted(in_scores, out_scores, in_weights, out_weights)
+    return float(_fpr_rows(neg, pos, recall_level)[0])
+
+
 @dataclass(frozen=True)
 class OODDetection:
-    """AUROC and AUPR (fractions, OOD = positives) with stratified bootstrap intervals."""
+    """AUROC, AUPR and FPR at 95% TPR (fractions, OOD = positives) with stratified bootstrap
+    intervals."""
 
     auroc: Interval
     aupr: Interval
+    fpr95: Interval
     n_in: int
     n_out: int
     n_resamples: int
@@ -191,17 +233,19 @@ class OODDetection:
 
 def ood_detection(in_scores, out_scores, n_resamples: int = 1000, alpha: float = 0.05,
                   seed: int | np.random.Generator | None = 0) -> OODDetection:
-    """AUROC and AUPR of anomaly scores of in-distribution and OOD images, with percentile
-    intervals from a bootstrap that resamples the two groups separately."""
+    """AUROC, AUPR and FPR at 95% TPR of anomaly scores of in-distribution and OOD images,
+    with percentile intervals from a bootstrap that resamples the two groups separately."""
     s_in, s_out = _scores(in_scores, "in_scores"), _scores(out_scores, "out_scores")
     groups = _Groups.of(s_in, s_out)
     neg = np.bincount(groups.group_in, minlength=groups.n_groups).astype(np.float64)
     pos = np.bincount(groups.group_out, minlength=groups.n_groups).astype(np.float64)
     point_auroc, point_ap = float(_auroc_rows(neg, pos)), float(_ap_rows(neg, pos))
+    point_fpr = float(_fpr_rows(neg, pos)[0])
     ind_in, ind_out = groups.indicator(groups.group_in), groups.indicator(groups.group_out)
     rng = np.random.default_rng(seed)
     aurocs = np.empty(n_resamples)
     aps = np.empty(n_resamples)
+    fprs = np.empty(n_resamples)
     for start in range(0, n_resamples, _CHUNK):
         rows = min(_CHUNK, n_resamples - start)
         counts_in = resample_counts(s_in.size, rows, rng, dtype=np.float64)
@@ -210,8 +254,12 @@ def ood_detection(in_scores, out_scores, n_resamples: int = 1000, alpha: float =
         pos_rows = np.asarray((ind_out.T @ counts_out.T).T)
         aurocs[start:start + rows] = _auroc_rows(neg_rows, pos_rows)
         aps[start:start + rows] = _ap_rows(neg_rows, pos_rows)
+        fprs[start:start + rows] = _fpr_rows(neg_rows, pos_rows)
     low, high = percentile_interval(aurocs, alpha)
     auroc_interval = Interval(point_auroc, float(low), float(high), "stratified-bootstrap", alpha)
     low, high = percentile_interval(aps, alpha)
     ap_interval = Interval(point_ap, float(low), float(high), "stratified-bootstrap", alpha)
-    return OODDetection(auroc_interval, ap_interval, s_in.size, s_out.size, n_resamples)
+    low, high = percentile_interval(fprs, alpha)
+    fpr_interval = Interval(point_fpr, float(low), float(high), "stratified-bootstrap", alpha)
+    return OODDetection(auroc_interval, ap_interval, fpr_interval, s_in.size, s_out.size,
+                        n_resamples)

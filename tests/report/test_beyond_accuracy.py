@@ -90,6 +90,13 @@ def test_ood_table_scores_imagenet_o_against_its_in_distribution_set_like_scikit
     assert row.aupr == pytest.approx(100 * sklearn.average_precision_score(y, scores))
     assert row.aupr_chance == pytest.approx(25.0)
     assert row.aupr_low <= row.aupr <= row.aupr_high
+    # recall 0.95 (19 of 20 OOD images) holds for every threshold above the lowest OOD score
+    # up to the 2nd-lowest; the reference's rule takes the lowest of them, so the flagged
+    # in-distribution images are those scoring above the lowest OOD score
+    lowest, second = np.sort(scores[60:])[:2]
+    assert lowest < second and np.mean(scores[:60] > lowest) > np.mean(scores[:60] >= second)
+    assert row.fpr95 == pytest.approx(100 * np.mean(scores[:60] > lowest))
+    assert row.fpr95_low <= row.fpr95 <= row.fpr95_high
 
 
 def test_report_writes_calibration_and_ood_csvs_and_their_plots(tmp_path, capsys):

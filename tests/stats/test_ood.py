@@ -10,6 +10,7 @@ from robustness.stats.ood import (
     anomaly_scores,
     auroc,
     average_precision,
+    fpr_at_recall,
     max_softmax,
     ood_detection,
 )
@@ -117,3 +118,63 @@ def test_empty_or_non_finite_scores_are_refused():
         auroc([0.1], [])
     with pytest.raises(ValueError, match="finite"):
         average_precision([0.1, np.nan], [0.2])
+
+
+def _reference_fpr_at_recall(in_scores, out_scores, recall_level=0.95):
+    """The rule of hendrycks' calibration_tools.fpr_and_fdr_at_recall, image by image: sort by
+    score (stable, descending), one point per distinct score, points down to the first with
+    full recall, scanned from there back to the top, plus an appended (recall 1, 0 FP)."""
+    labels = np.r_[np.zeros(len(in_scores)), np.ones(len(out_scores))]
+    scores = np.r_[in_scores, out_scores]
+    order = np.argsort(scores, kind="mergesort")[::-1]
+    scores, labels = scores[order], labels[order]
+    ends = np.r_[np.where(np.diff(scores))[0], labels.size - 1]
+    tps = np.cumsum(labels)[ends]
+    fps = 1 + ends - tps
+    recall = tps / tps[-1]
+    last = tps.searchsorted(tps[-1])
+    recall = np.r_[recall[last::-1], 1]
+    fps = np.r_[fps[last::-1], 0]
+    return fps[np.argmin(np.abs(recall - recall_level))] / len(in_scores)
+
+
+def test_fpr_at_95_tpr_hand_computed_with_the_references_tie_rule():
+    out_scores = np.arange(1.0, 21.0)  # 20 OOD images: recall moves in steps of 0.05
+    in_scores = [1.5, 2.5, 10.5, 30.0]
+    # recall 0.95 at the thresholds 2 (3 of 4 in-distribution images above) and 1.5 (all 4):
+    # the reference scans from full recall upwards and keeps the first, 1.5: FPR 4/4
+    assert fpr_at_recall(in_scores, out_scores) == 1.0
+    assert _reference_fpr_at_recall(np.array(in_scores), out_scores) == 1.0
+    # recall 0.5 at 11 (only 30 flagged) and at 10.5 (10.5 and 30): the tie rule again, 2/4
+    assert fpr_at_recall(in_scores, out_scores, recall_level=0.5) == 0.5
+    # recall 0.75 only at 6: 10.5 and 30 flagged
+    assert fpr_at_recall(in_scores, out_scores, recall_level=0.75) == 0.5
+    # recall 0.9 at 3 and at 2.5: 2.5, 10.5, 30
+    assert fpr_at_recall(in_scores, out_scores, recall_level=0.9) == 0.75
+    # 3 OOD images (recall 1/3, 2/3, 1): full recall (0.05 away) ties with the appended
+    # point and comes first: every in-distribution image at or above the lowest OOD score
+    assert fpr_at_recall([0.0, 2.0, 5.0], [1.0, 3.0, 4.0]) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fpr_at_95_tpr_equals_the_reference_rule_on_random_scores_with_ties(seed):
+    rng = np.random.default_rng(100 + seed)
+    n_in, n_out = rng.integers(1, 400), rng.integers(1, 400)
+    decimals = [0, 1, 3][seed % 3]
+    in_scores = np.round(rng.normal(0, 1, n_in), decimals)
+    out_scores = np.round(rng.normal(0.8, 1.2, n_out), decimals)
+    for level in (0.95, 0.9, 0.5):
+        assert fpr_at_recall(in_scores, out_scores, level) == pytest.approx(
+            _reference_fpr_at_recall(in_scores, out_scores, level), abs=1e-12)
+    result = ood_detection(in_scores, out_scores, n_resamples=200, seed=seed)
+    assert result.fpr95.estimate == pytest.approx(_reference_fpr_at_recall(in_scores, out_scores))
+    assert result.fpr95.low <= result.fpr95.estimate <= result.fpr95.high or n_out < 20
+
+
+def test_fpr_weights_equal_repeated_rows():
+    rng = np.random.default_rng(9)
+    in_scores, out_scores = np.round(rng.normal(size=60), 1), np.round(rng.normal(1, size=45), 1)
+    for w_in, w_out in zip(resample_counts(60, 4, rng), resample_counts(45, 4, rng)):
+        expected = _reference_fpr_at_recall(np.repeat(in_scores, w_in), np.repeat(out_scores, w_out))
+        assert fpr_at_recall(in_scores, out_scores, in_weights=w_in, out_weights=w_out) == \
+            pytest.approx(expected, abs=1e-12)
