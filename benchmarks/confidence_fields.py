@@ -23,7 +23,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -92,25 +91,6 @@ class PhotoSet:
         return self.photos[i % len(self.photos)], int(self.labels[i]), i, self.relpaths[i]
 
 
-@dataclass(frozen=True)
-class BenchInfo:
-    """What the engine reads of a model (as ``robustness.zoo.ModelInfo``)."""
-
-    name: str
-    source: str = "timm"
-    architecture: str = "resnet18"
-    family: str = "bench"
-    kind: str = "cnn"
-    param_count: float = 0.0
-    img_size: int = 224
-    crop_pct: float = 1.0
-    interpolation: str = "bilinear"
-    num_classes: int = 1000
-    label_space: str = "imagenet-1k"
-    weights: str = "random"
-    weights_sha256: str | None = None
-
-
 class BenchModel:
     """A timm network with random weights; images arrive as 224 px PIL images."""
 
@@ -118,9 +98,15 @@ class BenchModel:
         import timm
         import torch
 
+        from robustness.zoo import ModelInfo
+
         self.network = timm.create_model(architecture, pretrained=False).eval()
-        self.info = BenchInfo(name=architecture, architecture=architecture,
-                              param_count=sum(p.numel() for p in self.network.parameters()) / 1e6)
+        self.info = ModelInfo(
+            name=architecture, source="timm", architecture=architecture, family="bench",
+            kind="cnn", param_count=sum(p.numel() for p in self.network.parameters()) / 1e6,
+            img_size=224, crop_pct=1.0, interpolation="bilinear", num_classes=1000,
+            label_space="imagenet-1k", weights="random-init", weights_sha256=None,
+            mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
         self.device = torch.device("cpu")
 
     def transform(self, image):
