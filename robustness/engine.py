@@ -32,13 +32,20 @@ from corruptions.errors import UserInputError
 from corruptions.threads import init_worker_process, limit_opencv_threads
 
 from . import __version__
-from .datasets.base import BadImageError, LayoutError, score_logits
+from .datasets.base import (
+    DEFAULT_GEOMETRY,
+    BadImageError,
+    LayoutError,
+    input_geometry,
+    score_logits,
+)
 from .datasets.catalogue import parse_set_name, root_names
 from .datasets.fingerprint import ImageListFingerprint, test_set_fingerprint
 from .datasets.registry import open_test_set as open_named_test_set
 from .store import FORMAT_VERSION, Store, UnitDir, concat_records, load_records, unit_key
 from .zoo.loader import load_model as load_named_model
 from .zoo.resolve import match_weights
+from .zoo.transforms import CenterCropOnly
 
 
 @dataclass
@@ -162,7 +169,7 @@ def unit_spec(model: Any, test_set: Any, precision: str, save_logits: bool,
             "num_classes": info.num_classes,
             **({"head": head} if head else {}),  # zero-shot text head, re-ordered classes
         },
-        "transform": model.transform_spec(),
+        "transform": input_transform_spec(model, test_set),
         "test_set": {**described, "images": fingerprint.describe()},
         "precision": precision,
         "save_logits": bool(save_logits),
@@ -182,6 +189,21 @@ def unit_provenance(model: Any, test_set: Any, open_options: dict[str, Any] | No
         st = path.stat()
         out["weights_file"] = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     return out
+
+
+def input_transform(model: Any, test_set: Any) -> Callable:
+    """PIL -> PIL geometry of ``test_set``'s images for ``model``: the model's own transform,
+    or a center crop to its input side for a pre-cropped set opened with
+    ``geometry=center-crop`` (``robustness.datasets.base.GEOMETRIES``)."""
+    if input_geometry(test_set.info) == "center-crop":
+        return CenterCropOnly(int(model.info.img_size))
+    return model.transform
+
+
+def input_transform_spec(model: Any, test_set: Any) -> dict[str, Any]:
+    """The model's transform spec, plus ``geometry`` when it is not the default."""
+    geometry = input_geometry(test_set.info)
+    return {**model.transform_spec(), **({"geometry": geometry} if geometry != DEFAULT_GEOMETRY else {})}
 
 
 class _Preprocessed(Dataset):
@@ -358,7 +380,8 @@ def _checkpointed_records(model: Any, test_set: Any, unit: UnitDir, config: Eval
     chunk = max(bs, -(-int(config.checkpoint_every) // bs) * bs)
     parts, start = _load_parts(unit, test_set)
     size = model.info.img_size
-    view = _Preprocessed(test_set, range(start, n_total), model.transform, (3, size, size))
+    view = _Preprocessed(test_set, range(start, n_total), input_transform(model, test_set),
+                         (3, size, size))
     if int(config.workers) > 0:  # forked workers keep it: set before the fork (corruptions.threads)
         limit_opencv_threads(1)
     loader = DataLoader(
@@ -410,7 +433,7 @@ def unit_meta(model: Any, test_set: Any, key: str, records: dict[str, np.ndarray
         "key": key,
         "model": asdict(model.info),
         "test_set": test_set.info.describe(),
-        "transform": model.transform_spec(),
+        "transform": input_transform_spec(model, test_set),
         "precision": precision,
         "device": str(device),
         "batch_size": int(config.batch_size),

@@ -16,6 +16,7 @@ from fakes import GrayModel, GraySet
 
 from robustness.datasets.base import Scoring
 from robustness.engine import EvalConfig, evaluate_unit, run_evaluation
+from robustness.errors import UserInputError
 from robustness.store import Store, Unit
 
 CFG = EvalConfig(batch_size=4, workers=0, device="cpu", progress=False, checkpoint_every=4)
@@ -145,3 +146,41 @@ def test_unit_key_changes_with_precision_and_scoring(tmp_path):
     assert len({a.key, b.key, c.key}) == 3
     spec = json.loads((store.unit("gray.a", "imagenet", a.key).root / "spec.json").read_text())
     assert spec["precision"] == "fp32"
+
+
+def _framed_c_tree(root: Path, level: int) -> Path:
+    """``root/imagenet-c/fog/1/<wnid of class level>/a.png``: a 224 px black image whose
+    center 8 x 8 pixels have gray ``level``."""
+    from PIL import Image
+
+    from robustness.datasets.classes import imagenet_wnids
+
+    pixels = np.zeros((224, 224, 3), dtype=np.uint8)
+    pixels[108:116, 108:116] = level
+    folder = root / "imagenet-c" / "fog" / "1" / imagenet_wnids()[level]
+    folder.mkdir(parents=True)
+    Image.fromarray(pixels).save(folder / "a.png")
+    return root
+
+
+def test_center_crop_geometry_feeds_the_center_of_a_precropped_image(tmp_path):
+    """geometry=center-crop (ImageNet-C test.py's CenterCrop, no resize): GrayModel's 8 px
+    input is the 8 x 8 center (gray 200: class 200, correct); the default resizes the whole
+    224 px image to 8 px (mean about 0.26: class 0, wrong). The option is a new unit."""
+    from robustness.datasets.registry import open_test_set
+
+    data = _framed_c_tree(tmp_path / "data", 200)
+    store = Store(tmp_path / "out")
+    default = open_test_set("imagenet-c.fog.1", data, allow_partial=True)
+    cropped = open_test_set("imagenet-c.fog.1", data, allow_partial=True, geometry="center-crop")
+    assert "geometry" not in default.info.variant  # unit keys without the option are unchanged
+    first = evaluate_unit(GrayModel(), default, store, CFG)
+    second = evaluate_unit(GrayModel(), cropped, store, CFG)
+    assert (first.top1, second.top1) == (0.0, 100.0)
+    assert first.key != second.key and second.status == "done"
+    recs = {r.key: Unit(r.path).records().to_arrays()["top5"][0, 0] for r in (first, second)}
+    assert recs == {first.key: 0, second.key: 200}
+    meta = Unit(second.path).meta
+    assert meta["transform"]["geometry"] == "center-crop" and "geometry" not in Unit(first.path).meta["transform"]
+    with pytest.raises(UserInputError, match="geometry='crop'.*model, center-crop"):
+        open_test_set("imagenet-c.fog.1", data, allow_partial=True, geometry="crop")

@@ -202,6 +202,36 @@ class TestSetInfo:
         }
 
 
+GEOMETRIES = ("model", "center-crop")
+"""How the images of a pre-cropped set (ImageNet-C, -C-bar, the shift ladders, ImageNet-P:
+224 x 224 crops of val) reach a model, the reader option ``geometry``:
+
+* ``model`` (default): the model's own resize and center crop, as for val (each 224 px image
+  is resized to e.g. 256 and cropped back to 224), as google-research/augmix ``imagenet.py``
+  evaluates ImageNet-C;
+* ``center-crop``: only a center crop to the model's input side, no resize, as
+  hendrycks/robustness ``ImageNet-C/test.py`` (``CenterCrop(224)``) and ``ImageNet-P/test.py``
+  (the frames as they are) do, the code behind AlexNet's published errors. Meant for models
+  with a 224 px input; for another input side the crop cuts or zero-pads the 224 px image.
+"""
+DEFAULT_GEOMETRY = "model"
+
+
+def geometry_variant(set_name: str, geometry: str) -> dict[str, str]:
+    """The ``variant`` entry of the ``geometry`` option: none for the default (so the unit
+    keys of every run without the option stay as they were); a UserInputError naming the
+    values for anything else."""
+    if geometry not in GEOMETRIES:
+        raise UserInputError(f"{set_name}: geometry={geometry!r} is not one of "
+                             f"{', '.join(GEOMETRIES)} (--dataset-option NAME:geometry=center-crop)")
+    return {} if geometry == DEFAULT_GEOMETRY else {"geometry": geometry}
+
+
+def input_geometry(info: Any) -> str:
+    """The geometry a test set's images get (``TestSetInfo.variant``'s, else the default)."""
+    return dict(getattr(info, "variant", {}) or {}).get("geometry", DEFAULT_GEOMETRY)
+
+
 class LayoutError(UserInputError):
     """A test-set folder does not have the expected layout."""
 

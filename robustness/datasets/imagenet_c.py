@@ -28,7 +28,7 @@ from corruptions import registry as corruption_registry
 from corruptions.base import COMMON, HELD_OUT
 from corruptions.errors import UserInputError
 
-from .base import Scoring, TestSetInfo
+from .base import DEFAULT_GEOMETRY, Scoring, TestSetInfo, geometry_variant
 from .classes import imagenet_wnids, wnid_to_index
 from .folders import scan_class_folders
 from .images import subfolder_names
@@ -110,10 +110,12 @@ def foreign_corruptions(root: Path, group: str = "imagenet-c") -> dict[str, str]
 
 
 def open_imagenet_c(root: Path, corruption: str, severity: int, *, group: str = "imagenet-c",
-                    allow_partial: bool = False) -> TestSet:  # fmt: skip
-    """The set ``(corruption, severity)`` of ``group``; ``root`` holds the corruption folders."""
+                    allow_partial: bool = False, geometry: str = DEFAULT_GEOMETRY) -> TestSet:  # fmt: skip
+    """The set ``(corruption, severity)`` of ``group``; ``root`` holds the corruption folders.
+    ``geometry``: how its 224 px images reach a model (``base.GEOMETRIES``)."""
     root = Path(root)
     name = member_name(corruption, severity, group)
+    shown_geometry = geometry_variant(name, geometry)
     layout = {g.name: g.layout for g in SPECS}[group]
     if not belongs_to(corruption, group):
         owner = corruption_group(corruption)
@@ -134,7 +136,8 @@ def open_imagenet_c(root: Path, corruption: str, severity: int, *, group: str = 
         folder, wnid_to_index().get, set_name=name, expected=layout,
         required_folders=imagenet_wnids(), allow_partial=allow_partial)
     info = TestSetInfo(
-        name=name, root=folder, variant={"corruption": corruption, "severity": int(severity)},
+        name=name, root=folder,
+        variant={"corruption": corruption, "severity": int(severity), **shown_geometry},
         scoring=Scoring())
     return TestSet(info, scanned.relpaths, scanned.labels)
 
@@ -145,7 +148,8 @@ IMAGENET_C_NAME = "imagenet-c"
 def _on_disk_group(name: str, **fields) -> SetGroup:
     """A group read from its own folder by :func:`open_imagenet_c`."""
     return SetGroup(name=name, opener=partial(open_imagenet_c, group=name),
-                    members=partial(units_on_disk, group=name), **fields)
+                    members=partial(units_on_disk, group=name),
+                    options=("allow_partial", "geometry"), **fields)
 
 
 IMAGENET_C = _on_disk_group(

@@ -63,7 +63,15 @@ from corruptions.errors import UserInputError, failure_reason
 from corruptions.params import imagenet_p as P
 
 from .. import __version__  # the generator ships in the same distribution
-from .base import BAD_IMAGE_HINT, BadImageError, LayoutError, Scoring, TestSetInfo
+from .base import (
+    BAD_IMAGE_HINT,
+    DEFAULT_GEOMETRY,
+    BadImageError,
+    LayoutError,
+    Scoring,
+    TestSetInfo,
+    geometry_variant,
+)
 from .classes import imagenet_wnids, wnid_to_index
 from .fingerprint import image_list_fingerprint, test_set_fingerprint
 from .folders import PARTIAL_HINT
@@ -377,12 +385,14 @@ def scan_videos(folder: Path, *, set_name: str, allow_partial: bool = False) -> 
 
 
 def open_imagenet_p(root: Path, perturbation: str, difficulty: int, *,
-                    allow_partial: bool = False) -> ImageNetPSet:
+                    allow_partial: bool = False, geometry: str = DEFAULT_GEOMETRY) -> ImageNetPSet:
     """``imagenet-p.<perturbation>.<difficulty>``: the videos of
-    ``root/<perturbation>[_<difficulty>]/<wnid>/*.mp4``, one item per frame."""
+    ``root/<perturbation>[_<difficulty>]/<wnid>/*.mp4``, one item per frame; ``geometry``: how
+    the 224 px frames reach a model (``base.GEOMETRIES``)."""
     perturbation, difficulty = _check(perturbation, difficulty)
     root = Path(root)
     name = member_name(perturbation, difficulty, IMAGENET_P_NAME)
+    shown_geometry = geometry_variant(name, geometry)
     folder = root / sequence_dirname(perturbation, difficulty)
     if not folder.is_dir():
         raise layout_error(
@@ -395,7 +405,8 @@ def open_imagenet_p(root: Path, perturbation: str, difficulty: int, *,
         variant={"perturbation": perturbation, "difficulty": difficulty,
                  "frames": P.FRAMES[perturbation],
                  # frame relpaths are no files: the videos' own (stat) fingerprint
-                 "videos": image_list_fingerprint(folder, relpaths, labels, "stat").sha256})
+                 "videos": image_list_fingerprint(folder, relpaths, labels, "stat").sha256,
+                 **shown_geometry})
     return ImageNetPSet(info, relpaths, labels, perturbation)
 
 
@@ -416,7 +427,7 @@ def open_imagenet_p_inmemory(val_root: Path, perturbation: str, difficulty: int,
 IMAGENET_P = SetGroup(
     name=IMAGENET_P_NAME, title="ImageNet-P", opener=open_imagenet_p, members=sequences_on_disk,
     generator_benchmark="imagenet-p", default_dir="imagenet-p", alt_dirs=("ImageNet-P",),
-    layout=P_LAYOUT, measured_against_baseline=False,
+    layout=P_LAYOUT, measured_against_baseline=False, options=("allow_partial", "geometry"),
     description="ImageNet-P: perturbation videos, one set per perturbation and difficulty, named "
     "imagenet-p.<perturbation>.<difficulty> (difficulties 1-3 for the noise types, 1 for the "
     "others); every frame is one image, scored like val; 'imagenet-p' expands to the 10 test "

@@ -73,6 +73,18 @@ class EvalTransform:
         }
 
 
+@dataclass(frozen=True)
+class CenterCropOnly:
+    """A center crop to ``crop_size`` px without resizing (PIL in, PIL out), the geometry of
+    hendrycks/robustness ``ImageNet-C/test.py`` for sets that are already 224 px crops
+    (``robustness.datasets.base.GEOMETRIES``); zero-pads a smaller image, as torchvision does."""
+
+    crop_size: int
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        return TF.center_crop(img, [self.crop_size, self.crop_size])
+
+
 def timm_eval_transform(data_config: dict[str, Any]) -> EvalTransform:
     """Our transform from a timm data config (``timm.data.resolve_data_config`` output).
 

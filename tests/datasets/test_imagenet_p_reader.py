@@ -155,6 +155,10 @@ def test_the_videos_stat_fingerprint_is_part_of_the_variant(data_root, tmp_path)
     assert rewritten.variant["videos"] != first.variant["videos"]
     assert {k: v for k, v in rewritten.variant.items() if k != "videos"} == {
         "perturbation": "gaussian_noise", "difficulty": 1, "frames": 31}
+    # test.py feeds the 224 px frames as they are: geometry=center-crop, recorded in the variant
+    cropped = open_test_set("imagenet-p.gaussian_noise.1", data_root, allow_partial=True,
+                            geometry="center-crop").info
+    assert cropped.variant == {**first.variant, "geometry": "center-crop"}
 
 
 def test_in_memory_frames_equal_the_built_videos(data_root):
