@@ -311,21 +311,22 @@ class InMemoryPerturbedSet(FrameSet):
 
     def __init__(self, source: TestSet, perturbation: str, difficulty: int, *, seed: int = 0,
                  encode: bool = False, resize: int = P.RESIZE, crop: int = P.CROP,
-                 cache_size: int = CACHE_SEQUENCES):
+                 cache_size: int = CACHE_SEQUENCES, geometry: str = DEFAULT_GEOMETRY):
         from corruptions.imagenet_p import PerturbedSequenceDataset
 
         self.source = source
         self.perturbed = PerturbedSequenceDataset(source, perturbation, difficulty, seed=seed,
                                                   encode=encode, resize=resize, crop=crop)
+        name = member_name(perturbation, difficulty, IN_MEMORY_NAME)
         info = TestSetInfo(
-            name=member_name(perturbation, difficulty, IN_MEMORY_NAME), root=source.info.root,
+            name=name, root=source.info.root,
             variant={"perturbation": perturbation, "difficulty": int(difficulty),
                      "seed": int(seed), "encode": bool(encode), "resize": int(resize),
                      "crop": int(crop), "frames": P.FRAMES[perturbation],
                      "source": source.info.describe(),
                      # the frames' relpaths are no files: the val images' own fingerprint
                      "source_images": test_set_fingerprint(source, "stat").sha256,
-                     "generator": __version__},
+                     "generator": __version__, **geometry_variant(name, geometry)},
             scoring=source.info.scoring)
         super().__init__(info, source.relpaths, source.labels, P.FRAMES[perturbation], cache_size)
 
@@ -412,6 +413,7 @@ def open_imagenet_p(root: Path, perturbation: str, difficulty: int, *,
 
 def open_imagenet_p_inmemory(val_root: Path, perturbation: str, difficulty: int, *, seed: int = 0,
                              encode: bool = False, resize: int = P.RESIZE, crop: int = P.CROP,
+                             geometry: str = DEFAULT_GEOMETRY,
                              **val_options: Any) -> InMemoryPerturbedSet:
     """``imagenet-p-inmemory.<perturbation>.<difficulty>`` over the ImageNet val folder."""
     perturbation, difficulty = _check(perturbation, difficulty)
@@ -421,7 +423,8 @@ def open_imagenet_p_inmemory(val_root: Path, perturbation: str, difficulty: int,
         raise UserInputError(f"{member_name(perturbation, difficulty, IN_MEMORY_NAME)}: resize and "
                              f"crop must be pixel counts with crop <= resize, got {sizes}")
     return InMemoryPerturbedSet(open_imagenet_val(val_root, **val_options), perturbation,
-                                difficulty, seed=seed, encode=encode, resize=resize, crop=crop)
+                                difficulty, seed=seed, encode=encode, resize=resize, crop=crop,
+                                geometry=geometry)
 
 
 IMAGENET_P = SetGroup(
@@ -435,7 +438,7 @@ IMAGENET_P = SetGroup(
 IMAGENET_P_INMEMORY = SetGroup(
     name=IN_MEMORY_NAME, title="ImageNet-P in memory", opener=open_imagenet_p_inmemory,
     members=rendered_members, on_disk=False, layout=VAL_LAYOUT, measured_against_baseline=False,
-    options=(*VAL_OPTIONS, "seed", "encode", "resize", "crop"),
+    options=(*VAL_OPTIONS, "seed", "encode", "resize", "crop", "geometry"),
     description="ImageNet-P rendered in memory from ImageNet val (the builder's frames and seeds; "
     "encode=true adds its H.264 round trip), named imagenet-p-inmemory.<perturbation>."
     "<difficulty>; 'imagenet-p-inmemory' expands to the 10 test perturbations.", **VAL_DIRS)

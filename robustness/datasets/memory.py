@@ -21,7 +21,7 @@ from corruptions import ALL
 from corruptions.inmemory import CorruptedDataset
 
 from .. import __version__  # the generator ships in the same distribution
-from .base import TestSetInfo
+from .base import DEFAULT_GEOMETRY, TestSetInfo, geometry_variant
 from .imagenet import VAL_DIRS, VAL_LAYOUT, VAL_OPTIONS, open_imagenet_val
 from .imagenet_c import COMMON_CORRUPTIONS, HELD_OUT_CORRUPTIONS, IMAGENET_C_NAME, corruption_group
 from .spec import SetGroup, member_name
@@ -35,17 +35,18 @@ class InMemoryCorruptedSet:
     ``info``, ``labels``, ``relpaths``, ``len`` and ``(PIL image, label, index, relpath)`` items)."""
 
     def __init__(self, source: TestSet, corruption: str, severity: int, seed: int = 0,
-                 preset: str = "imagenet"):  # fmt: skip
+                 preset: str = "imagenet", geometry: str = DEFAULT_GEOMETRY):  # fmt: skip
         self.source = source
         self.corrupted = CorruptedDataset(source, corruption, severity, seed=seed, preset=preset)
         self.labels = source.labels
         self.relpaths = source.relpaths
+        name = member_name(corruption, severity, IN_MEMORY_NAME)
         self.info = TestSetInfo(
-            name=member_name(corruption, severity, IN_MEMORY_NAME),
+            name=name,
             root=source.info.root,
             variant={"corruption": corruption, "severity": int(severity), "seed": int(seed),
                      "preset": preset, "source": source.info.describe(),
-                     "generator": __version__},  # fmt: skip
+                     "generator": __version__, **geometry_variant(name, geometry)},  # fmt: skip
             scoring=source.info.scoring,
             baseline=IMAGENET_C_INMEMORY.baseline,
         )
@@ -61,7 +62,8 @@ class InMemoryCorruptedSet:
 
 
 def open_imagenet_c_inmemory(val_root, corruption: str, severity: int, *, seed: int = 0,
-                             preset: str = "imagenet", **val_options) -> InMemoryCorruptedSet:  # fmt: skip
+                             preset: str = "imagenet", geometry: str = DEFAULT_GEOMETRY,
+                             **val_options) -> InMemoryCorruptedSet:  # fmt: skip
     """``imagenet-c-inmemory.<corruption>.<severity>`` over the ImageNet val folder ``val_root``."""
     if corruption_group(corruption) != IMAGENET_C_NAME:
         raise ValueError(
@@ -69,7 +71,7 @@ def open_imagenet_c_inmemory(val_root, corruption: str, severity: int, *, seed: 
             "the generator's ImageNet-C corruptions (`python -m corruptions list`); in-memory "
             "sets render those 19.")
     return InMemoryCorruptedSet(open_imagenet_val(val_root, **val_options), corruption, severity,
-                                seed=seed, preset=preset)  # fmt: skip
+                                seed=seed, preset=preset, geometry=geometry)  # fmt: skip
 
 
 def rendered_members(root: Path | None = None, corruption: str | None = None) -> list[tuple[str, int]]:
@@ -83,7 +85,7 @@ def rendered_members(root: Path | None = None, corruption: str | None = None) ->
 IMAGENET_C_INMEMORY = SetGroup(
     name=IN_MEMORY_NAME, title="ImageNet-C in memory", opener=open_imagenet_c_inmemory,
     members=rendered_members, on_disk=False, layout=VAL_LAYOUT,
-    options=(*VAL_OPTIONS, "seed", "preset"),
+    options=(*VAL_OPTIONS, "seed", "preset", "geometry"),
     description="ImageNet-C rendered in memory from ImageNet val (builder geometry and seeds, "
     "numpy path, no JPEG encode: equal to `corruptions build --format png`, not to the "
     "published JPEGs), named imagenet-c-inmemory.<corruption>.<severity>; "

@@ -74,6 +74,21 @@ def test_engine_evaluates_it_like_the_files_and_keys_the_seed(tmp_path):
     assert again.results[0].status == "done"  # not the cached seed-5 unit
     assert again.results[0].key != summary.results[0].key
 
+    # geometry=center-crop (ImageNet-C test.py's crop, no resize), for the files and the
+    # in-memory set alike: equal to each other, new units, recorded in meta.json
+    options = {"imagenet-c-inmemory": {"seed": 5}, "imagenet-c": {}}
+    cropped = run_evaluation(["gray.a"], ["imagenet-c-inmemory.gaussian_noise.4", "imagenet-c.gaussian_noise.4"],
+                             tmp_path / "out", data_root=tmp_path, config=CFG, load_model=load,
+                             dataset_options={k: {**v, "allow_partial": True, "geometry": "center-crop"}
+                                              for k, v in options.items()})  # fmt: skip
+    assert cropped.ok and all(r.status == "done" for r in cropped.results)
+    units = {r.test_set: Unit(store.unit("gray.a", r.test_set, r.key).root) for r in cropped.results}
+    memory, files = (units[n].records().to_arrays() for n in ("imagenet-c-inmemory.gaussian_noise.4",
+                                                             "imagenet-c.gaussian_noise.4"))
+    np.testing.assert_array_equal(memory["top5"], files["top5"])
+    assert all(u.meta["transform"]["geometry"] == "center-crop" for u in units.values())
+    assert not np.array_equal(files["top5"], by_set["imagenet-c.gaussian_noise.4"]["top5"])
+
 
 def test_names_expansion_and_errors(tmp_path):
     names = expand_dataset_names(["imagenet-c-inmemory"], None)
