@@ -7,8 +7,8 @@ then, for sets with a baseline (and ImageNet-ReaL, differenced against val as ti
 does, ties included (but numeric: no ``+`` strings, no thousands separators), then our own
 ``top5_diff_exact,rank_diff_exact`` (each model's own difference), then ``n``,
 ``top1_low,top1_high`` (95% Clopper-Pearson
-interval of top1; empty for ImageNet-P, whose frames are not independent), for class-subset sets the unrestricted 1000-way
-``top1_1000way,top5_1000way``, and last ``n_skipped`` (unreadable images left out
+interval of top1; empty for ImageNet-P, whose frames are not independent), for
+class-subset sets the unrestricted 1000-way ``top1_1000way,top5_1000way``, and last ``n_skipped`` (unreadable images left out
 under ``--skip-bad-images``) and ``partial`` (empty for a complete set, else the
 reader's words for what is missing, under ``--allow-partial``). All accuracies are
 percent. ``models.csv`` gives each model's source, weights (file or cache entry)
@@ -241,9 +241,10 @@ def test_set_table(units: pd.DataFrame, test_set: str, diff_rule: str = DEFAULT_
         cols = list(TIMM_COLUMNS)
     stats = rows.set_index("model").loc[out["model"]]
     out["n"] = stats["n"].to_numpy()
-    low, high = clopper_pearson_percent(stats["k1"].to_numpy(), stats["n"].to_numpy())
     if frames_of_sequences(test_set):  # frames of one video are not independent: no interval
-        low, high = np.full(len(out), np.nan), np.full(len(out), np.nan)
+        low = high = np.full(len(out), np.nan)
+    else:
+        low, high = clopper_pearson_percent(stats["k1"].to_numpy(), stats["n"].to_numpy())
     out["top1_low"] = np.round(low, 3)
     out["top1_high"] = np.round(high, 3)
     if bool(rows["subset"].any()):
