@@ -195,9 +195,15 @@ def input_transform(model: Any, test_set: Any) -> Callable:
     """PIL -> PIL geometry of ``test_set``'s images for ``model``: the model's own transform,
     or a center crop to its input side for a pre-cropped set opened with
     ``geometry=center-crop`` (``robustness.datasets.base.GEOMETRIES``)."""
-    if input_geometry(test_set.info) == "center-crop":
-        return CenterCropOnly(int(model.info.img_size))
-    return model.transform
+    if input_geometry(test_set.info) != "center-crop":
+        return model.transform
+    crop = CenterCropOnly(int(model.info.img_size))
+    if len(test_set) > 0:  # here, not in a DataLoader worker: a one-line error before any work
+        try:
+            crop.check(test_set[0][0].size)
+        except BadImageError:
+            pass  # the unit reports it (or skips it) like any unreadable image
+    return crop
 
 
 def input_transform_spec(model: Any, test_set: Any) -> dict[str, Any]:

@@ -184,3 +184,21 @@ def test_center_crop_geometry_feeds_the_center_of_a_precropped_image(tmp_path):
     assert meta["transform"]["geometry"] == "center-crop" and "geometry" not in Unit(first.path).meta["transform"]
     with pytest.raises(UserInputError, match="geometry='crop'.*model, center-crop"):
         open_test_set("imagenet-c.fog.1", data, allow_partial=True, geometry="crop")
+
+
+def test_center_crop_geometry_refuses_to_zero_pad_for_a_larger_model_input(tmp_path):
+    """A 300 px model on 224 px images under geometry=center-crop would see a zero-padded
+    frame: a user error saying why and what to do, and no unit is stored."""
+    from dataclasses import replace
+
+    from robustness.datasets.registry import open_test_set
+
+    data = _framed_c_tree(tmp_path / "data", 200)
+    model = GrayModel()
+    model.info = replace(model.info, img_size=300)
+    cropped = open_test_set("imagenet-c.fog.1", data, allow_partial=True, geometry="center-crop")
+    store = Store(tmp_path / "out")
+    with pytest.raises(UserInputError, match="224 x 224 px image is smaller than the model's "
+                                             "300 px input.*default geometry"):
+        evaluate_unit(model, cropped, store, CFG)
+    assert not list(store.finished_units())

@@ -25,6 +25,8 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
+from robustness.errors import UserInputError
+
 RESIZE_MODES = ("shorter_side", "squash")
 
 
@@ -77,11 +79,21 @@ class EvalTransform:
 class CenterCropOnly:
     """A center crop to ``crop_size`` px without resizing (PIL in, PIL out), the geometry of
     hendrycks/robustness ``ImageNet-C/test.py`` for sets that are already 224 px crops
-    (``robustness.datasets.base.GEOMETRIES``); zero-pads a smaller image, as torchvision does."""
+    (``robustness.datasets.base.GEOMETRIES``). An image smaller than the crop is an error,
+    not zero-padded: a model with a larger input needs the default geometry (its resize)."""
 
     crop_size: int
 
+    def check(self, size: tuple[int, int]) -> None:
+        """UserInputError when an image of ``size`` (width, height) px would be zero-padded."""
+        if min(size) < self.crop_size:
+            raise UserInputError(
+                f"geometry=center-crop: a {size[0]} x {size[1]} px image is smaller than the "
+                f"model's {self.crop_size} px input and would be zero-padded; evaluate this "
+                "model with the default geometry (its own resize and crop)")
+
     def __call__(self, img: Image.Image) -> Image.Image:
+        self.check(img.size)
         return TF.center_crop(img, [self.crop_size, self.crop_size])
 
 
