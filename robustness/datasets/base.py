@@ -212,7 +212,8 @@ GEOMETRIES = ("model", "center-crop")
 * ``center-crop``: only a center crop to the model's input side, no resize, as
   hendrycks/robustness ``ImageNet-C/test.py`` (``CenterCrop(224)``) and ``ImageNet-P/test.py``
   (the frames as they are) do, the code behind AlexNet's published errors. Meant for models
-  with a 224 px input; for another input side the crop cuts or zero-pads the 224 px image.
+  with a 224 px input: a smaller input cuts the image, a larger one is refused (the engine
+  would have to zero-pad it).
 """
 DEFAULT_GEOMETRY = "model"
 
